@@ -1,0 +1,114 @@
+#pragma once
+
+#include "drivers/profiles/profile.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace greenrack::config {
+
+using std::chrono::milliseconds;
+
+struct SiteConfig {
+    std::string id;   // [a-z0-9_-]+, used in MQTT topics
+    std::string name; // free text, for humans
+};
+
+struct DaemonConfig {
+    std::filesystem::path state_directory = "/var/lib/greenrack";
+    std::string log_level = "info"; // trace|debug|info|warn|error|critical|off
+    std::vector<std::filesystem::path> profile_dirs; // searched in order for "<name>.toml"
+};
+
+struct MqttConfig {
+    bool enabled = true;
+    std::string uri = "tcp://127.0.0.1:1883";
+    std::string client_id;              // default "greenrackd-<site>"
+    std::string topic_prefix = "greenrack/v1";
+    int qos = 1;
+    milliseconds keepalive{30'000};
+    milliseconds reconnect_min{1'000};
+    milliseconds reconnect_max{30'000};
+    int max_buffered_messages = 10'000; // Paho's offline buffer (messages)
+    std::string username;
+    std::string password; // resolved from password or password_file
+};
+
+enum class BusType : std::uint8_t { tcp, rtu };
+
+// Timing knobs shared by a bus and its devices (a device inherits its bus's values).
+struct Timing {
+    milliseconds response_timeout{500};
+    milliseconds connect_delay{0}; // wait after (re)connecting before the first request
+    milliseconds request_gap{0};   // pause between two requests on the link
+};
+
+struct BusConfig {
+    std::string id;
+    BusType type = BusType::tcp;
+    // tcp
+    std::string host;
+    std::uint16_t port = 502;
+    // rtu
+    std::string device; // serial device path
+    int baud = 19200;
+    char parity = 'N'; // 'N' | 'E' | 'O'
+    int data_bits = 8;
+    int stop_bits = 1;
+    bool rs485 = false;
+
+    Timing timing;
+    milliseconds connect_timeout{2'000};
+    milliseconds reconnect_min{1'000};
+    milliseconds reconnect_max{60'000};
+    int max_consecutive_failures = 3; // then the link is closed and reopened
+};
+
+struct DeviceConfig {
+    std::string id;
+    std::string bus; // BusConfig::id
+    int unit_id = 1;
+    std::string profile_name;
+    std::shared_ptr<const profiles::DeviceProfile> profile; // resolved at load
+    milliseconds poll_interval{1'000};
+    Timing timing;               // bus values unless overridden
+    std::uint16_t max_registers; // profile value unless overridden (<= 125)
+    std::uint16_t max_gap;       // profile value unless overridden
+};
+
+// Which PDU inlets / outlets make up a rack.
+struct RackMember {
+    std::string device;       // a rack_pdu device id
+    std::vector<int> outlets; // empty = the whole PDU (its inlet)
+};
+
+struct RackConfig {
+    std::string id;
+    int tier = 0;
+    std::vector<RackMember> members;
+};
+
+struct Config {
+    std::filesystem::path source; // the file it was loaded from
+    SiteConfig site;
+    DaemonConfig daemon;
+    MqttConfig mqtt;
+    std::vector<BusConfig> buses;
+    std::vector<DeviceConfig> devices;
+    std::vector<RackConfig> racks;
+
+    const BusConfig* find_bus(std::string_view id) const;
+    const DeviceConfig* find_device(std::string_view id) const;
+};
+
+// Loads and validates a config file. Throws common::ConfigError ("file:line:column: message")
+// on the first problem; nothing is started before this returns.
+Config load_config(const std::filesystem::path& path);
+
+} // namespace greenrack::config

@@ -1,1 +1,103 @@
-int main() { return 0; } // placeholder: being written
+// greenrackd: polls the site's Modbus devices and publishes readings and the clean-energy
+// balance. See README.md and config/greenrack.toml.
+
+#include "daemon/app/app.hpp"
+#include "daemon/app/logging.hpp"
+#include "daemon/config/config.hpp"
+#include "drivers/common/config_error.hpp"
+#include "greenrack/version.hpp"
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+constexpr int exit_usage = 64;  // EX_USAGE
+constexpr int exit_config = 78; // EX_CONFIG
+
+namespace po = boost::program_options;
+
+} // namespace
+
+int main(int argc, char** argv) {
+    po::options_description options("greenrackd options");
+    // clang-format off
+    options.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("config,c", po::value<std::string>()->default_value("/etc/greenrack/greenrack.toml"),
+         "configuration file")
+        ("check-config", "validate the configuration (and every device's read plan), print a "
+                         "summary and exit: 0 when valid, 78 when not")
+        ("once", "poll every device once, print the decoded readings and exit: 0 when every "
+                 "device answered, 1 otherwise")
+        ("summary", "print one live summary line of the site per second on stdout")
+        ("log-level", po::value<std::string>(),
+         "override [daemon].log_level: trace, debug, info, warn, error, critical, off");
+    // clang-format on
+
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, options), vm);
+        po::notify(vm);
+    } catch (const po::error& err) {
+        std::cerr << "greenrackd: " << err.what() << "\n" << options << "\n";
+        return exit_usage;
+    }
+    if (vm.count("help") != 0U) {
+        std::cout << "greenrackd " << greenrack::version_string
+                  << ": live clean-energy accounting for data-center racks\n\n"
+                  << options << "\nExit status: 0 ok, 1 runtime failure, 64 bad usage, "
+                  << "78 invalid configuration.\n";
+        return 0;
+    }
+    if (vm.count("version") != 0U) {
+        std::cout << "greenrackd " << greenrack::version_string << "\n";
+        return 0;
+    }
+
+    const std::string path = vm["config"].as<std::string>();
+    greenrack::config::Config config;
+    try {
+        config = greenrack::config::load_config(path);
+    } catch (const greenrack::common::ConfigError& err) {
+        std::cerr << err.what() << "\n";
+        return exit_config;
+    }
+
+    // systemd's StateDirectory= (and the demo) hand the state directory over in the environment.
+    if (const char* state = std::getenv("STATE_DIRECTORY"); state != nullptr && *state != '\0') {
+        config.daemon.state_directory = state;
+    }
+
+    std::string level_text = config.daemon.log_level;
+    if (vm.count("log-level") != 0U) {
+        level_text = vm["log-level"].as<std::string>();
+    }
+    spdlog::level::level_enum level = spdlog::level::info;
+    if (!greenrack::app::parse_log_level(level_text, level)) {
+        std::cerr << "greenrackd: unknown log level \"" << level_text << "\"\n";
+        return exit_usage;
+    }
+    greenrack::app::LoggerFactory loggers(level);
+
+    if (vm.count("check-config") != 0U) {
+        std::size_t racks = config.racks.size();
+        std::cout << path << ": ok: site " << config.site.id << ", " << config.devices.size()
+                  << " devices on " << config.buses.size() << " buses, " << racks << " racks\n";
+        return 0;
+    }
+
+    try {
+        if (vm.count("once") != 0U) {
+            return greenrack::app::run_once(config, loggers, std::cout, std::chrono::seconds(30));
+        }
+        greenrack::app::RunOptions run_options;
+        run_options.summary = vm.count("summary") != 0U;
+        return greenrack::app::run_daemon(config, run_options, loggers, std::cout);
+    } catch (const std::exception& err) {
+        std::cerr << "greenrackd: fatal: " << err.what() << "\n";
+        return EXIT_FAILURE;
+    }
+}

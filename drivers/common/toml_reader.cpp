@@ -91,11 +91,17 @@ const toml::node* TableReader::node(std::string_view key) const {
     return table_->get(key);
 }
 
-bool TableReader::has(std::string_view key) const { return table_->contains(key); }
+bool TableReader::has(std::string_view key) const {
+    return table_->contains(key);
+}
 
-void TableReader::mark_used(std::string_view key) const { used_.insert(std::string(key)); }
+void TableReader::mark_used(std::string_view key) const {
+    used_.insert(std::string(key));
+}
 
-SourceLocation TableReader::location() const { return location_of(*table_, file_); }
+SourceLocation TableReader::location() const {
+    return location_of(*table_, file_);
+}
 
 SourceLocation TableReader::location_of_key(std::string_view key) const {
     if (const toml::node* n = table_->get(key)) {
@@ -109,8 +115,8 @@ void TableReader::fail(std::string_view key, const std::string& message) const {
 }
 
 void TableReader::fail_here(const std::string& message) const {
-    throw ConfigError(location(), (path_.empty() ? std::string("top level") : path_) + ": " +
-                                      message);
+    throw ConfigError(location(),
+                      (path_.empty() ? std::string("top level") : path_) + ": " + message);
 }
 
 void TableReader::type_error(std::string_view key, std::string_view expected) const {

@@ -1,1 +1,236 @@
-// placeholder: being written
+#include "drivers/modbus/bus_worker.hpp"
+
+#include "drivers/modbus/codec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace greenrack::modbus {
+
+using Clock = std::chrono::steady_clock;
+
+BusWorker::BusWorker(BusSettings settings, std::vector<DeviceSettings> devices,
+                     std::shared_ptr<spdlog::logger> logger, ResultHandler on_result)
+    : settings_(std::move(settings)), devices_(std::move(devices)), logger_(std::move(logger)),
+      on_result_(std::move(on_result)), link_(settings_.endpoint),
+      busy_(std::make_unique<std::atomic<bool>[]>(devices_.size())),
+      work_(boost::asio::make_work_guard(context_)) {
+    device_states_.resize(devices_.size());
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        device_states_[i].requests.resize(devices_[i].plan.requests.size());
+        busy_[i] = false;
+    }
+    backoff_ = settings_.reconnect_min;
+}
+
+BusWorker::~BusWorker() {
+    stop();
+}
+
+void BusWorker::start() {
+    if (thread_.joinable()) {
+        return;
+    }
+    thread_ = std::thread([this] { context_.run(); });
+}
+
+void BusWorker::stop() {
+    stopping_ = true;
+    work_.reset();
+    context_.stop();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    link_.close();
+}
+
+bool BusWorker::request_poll(std::size_t index) {
+    if (index >= devices_.size() || stopping_) {
+        return false;
+    }
+    if (busy_[index].exchange(true)) {
+        stats_.overruns.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    boost::asio::post(context_, [this, index] { poll(index); });
+    return true;
+}
+
+void BusWorker::pause(std::chrono::milliseconds duration) {
+    if (duration.count() > 0 && !stopping_) {
+        std::this_thread::sleep_for(duration);
+    }
+}
+
+bool BusWorker::ensure_open() {
+    if (link_.is_open()) {
+        return true;
+    }
+    auto now = Clock::now();
+    if (now < next_connect_) {
+        return false;
+    }
+    std::error_code ec = link_.open(settings_.connect_timeout);
+    if (ec) {
+        stats_.connect_failures.fetch_add(1, std::memory_order_relaxed);
+        if (!link_down_logged_) {
+            logger_->warn("bus {}: cannot connect to {}: {} (retrying with backoff up to {}s)",
+                          settings_.id, describe(settings_.endpoint), ec.message(),
+                          settings_.reconnect_max.count() / 1000.0);
+            link_down_logged_ = true;
+        }
+        next_connect_ = Clock::now() + backoff_;
+        backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
+        return false;
+    }
+    stats_.connects.fetch_add(1, std::memory_order_relaxed);
+    if (link_down_logged_) {
+        logger_->info("bus {}: connected to {}", settings_.id, describe(settings_.endpoint));
+    } else {
+        logger_->debug("bus {}: connected to {}", settings_.id, describe(settings_.endpoint));
+    }
+    link_down_logged_ = false;
+    backoff_ = settings_.reconnect_min;
+    consecutive_failures_ = 0;
+    fresh_connection_ = true;
+    first_request_on_link_ = true;
+    return true;
+}
+
+void BusWorker::note_link_failure(const std::error_code& ec) {
+    ++consecutive_failures_;
+    const bool lost = ec == make_error_code(ModbusErrc::connection_lost) ||
+                      ec == make_error_code(ModbusErrc::io_error);
+    if (lost || consecutive_failures_ >= settings_.max_consecutive_failures) {
+        logger_->warn("bus {}: closing link to {} after {} ({} consecutive failures); "
+                      "reopening",
+                      settings_.id, describe(settings_.endpoint), ec.message(),
+                      consecutive_failures_);
+        link_.close();
+        consecutive_failures_ = 0;
+        next_connect_ = Clock::now() + settings_.reconnect_min;
+        link_down_logged_ = true;
+    } else {
+        // A late answer to a timed-out request would desynchronise the next exchange.
+        link_.flush();
+    }
+}
+
+void BusWorker::decode_request(const DeviceSettings& device, const ReadRequest& request,
+                               std::span<const std::uint16_t> registers, PollResult& result) const {
+    const auto& points = device.profile->points;
+    for (std::size_t index : request.points) {
+        const PointSpec& point = points[index];
+        auto regs = registers.subspan(point.address - request.start, point.registers);
+        std::optional<std::uint16_t> sf;
+        if (point.scale_factor) {
+            const PointSpec& sf_point = points[*point.scale_factor];
+            if (sf_point.address >= request.start &&
+                sf_point.end() <= static_cast<std::uint32_t>(request.start) + request.count) {
+                sf = registers[sf_point.address - request.start];
+            }
+        }
+        result.values[index] = decode_point(point, regs, sf);
+    }
+}
+
+void BusWorker::poll(std::size_t index) {
+    const DeviceSettings& device = devices_[index];
+    DeviceState& state = device_states_[index];
+    const auto started = Clock::now();
+
+    PollResult result;
+    result.device = index;
+    result.values.resize(device.profile->points.size());
+
+    std::array<std::uint16_t, max_read_registers> buffer{};
+    bool device_dead = false; // a timeout: skip the device's remaining requests this time
+    for (std::size_t r = 0; r < device.plan.requests.size(); ++r) {
+        const ReadRequest& request = device.plan.requests[r];
+        RequestState& request_state = state.requests[r];
+        if (request_state.failures > 0 && Clock::now() < request_state.retry_at) {
+            ++result.requests_quarantined;
+            continue;
+        }
+        if (device_dead || stopping_) {
+            ++result.requests_failed;
+            continue;
+        }
+        if (!ensure_open()) {
+            ++result.requests_failed;
+            if (!result.error) {
+                result.error = make_error_code(ModbusErrc::not_connected);
+            }
+            device_dead = true;
+            continue;
+        }
+        if (fresh_connection_) {
+            pause(device.connect_delay);
+            fresh_connection_ = false;
+        } else if (!first_request_on_link_) {
+            pause(device.request_gap);
+        }
+        first_request_on_link_ = false;
+
+        std::span<std::uint16_t> registers(buffer.data(), request.count);
+        stats_.requests.fetch_add(1, std::memory_order_relaxed);
+        std::error_code ec = link_.read(device.unit_id, request.function, request.start, registers,
+                                        device.response_timeout);
+        if (!ec) {
+            ++result.requests_ok;
+            consecutive_failures_ = 0;
+            if (request_state.failures > 0) {
+                logger_->info("device {}: {} {}+{} answers again; quarantine lifted", device.id,
+                              to_string(request.function), request.start, request.count);
+            }
+            request_state.failures = 0;
+            decode_request(device, request, registers, result);
+            continue;
+        }
+
+        ++result.requests_failed;
+        stats_.requests_failed.fetch_add(1, std::memory_order_relaxed);
+        if (!result.error) {
+            result.error = ec;
+        }
+        if (is_exception(ec)) {
+            stats_.exceptions.fetch_add(1, std::memory_order_relaxed);
+            auto wait = settings_.quarantine_min * (1 << std::min(request_state.failures, 10));
+            wait = std::min(wait, settings_.quarantine_max);
+            ++request_state.failures;
+            request_state.retry_at = Clock::now() + wait;
+            logger_->warn("device {}: {} {}+{} answered {}; its points are missing, retrying "
+                          "in {}s while the device's other requests continue",
+                          device.id, to_string(request.function), request.start, request.count,
+                          ec.message(), wait.count() / 1000);
+            continue;
+        }
+        if (ec == make_error_code(ModbusErrc::timeout)) {
+            stats_.timeouts.fetch_add(1, std::memory_order_relaxed);
+            device_dead = true;
+        } else {
+            stats_.link_errors.fetch_add(1, std::memory_order_relaxed);
+        }
+        note_link_failure(ec);
+    }
+
+    const bool answered = result.requests_ok > 0 || result.requests_failed == 0;
+    if (answered != state.online) {
+        if (answered) {
+            logger_->info("device {}: online again", device.id);
+        } else {
+            logger_->warn("device {} (unit {} on {}): not answering: {}", device.id, device.unit_id,
+                          settings_.id, result.error.message());
+        }
+        state.online = answered;
+    }
+
+    result.completed_at = std::chrono::system_clock::now();
+    result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    busy_[index] = false;
+    on_result_(std::move(result));
+}
+
+} // namespace greenrack::modbus

@@ -1,0 +1,249 @@
+#include "daemon/app/app.hpp"
+
+#include "daemon/app/poller.hpp"
+#include "daemon/core/sample_store.hpp"
+#include "daemon/core/site_summary.hpp"
+#include "daemon/sinks/device_json.hpp"
+#include "daemon/sinks/mqtt_sink.hpp"
+#include "drivers/modbus/transport.hpp"
+#include "greenrack/version.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <systemd/sd-daemon.h>
+
+namespace greenrack::app {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+using std::chrono::system_clock;
+
+std::string endpoint_text(const config::BusConfig& bus) {
+    if (bus.type == config::BusType::tcp) {
+        return modbus::describe(modbus::Endpoint(modbus::TcpEndpoint{bus.host, bus.port}));
+    }
+    return modbus::describe(modbus::Endpoint(modbus::RtuEndpoint{
+        bus.device, bus.baud, bus.parity, bus.data_bits, bus.stop_bits, bus.rs485}));
+}
+
+// Longest poll interval of any device: a reading older than 3 of them is stale.
+milliseconds staleness_limit(const config::Config& config) {
+    milliseconds longest{1000};
+    for (const auto& device : config.devices) {
+        longest = std::max(longest, device.poll_interval);
+    }
+    return 3 * longest;
+}
+
+// Repeats `action` once per `period`, phase-aligned to UTC multiples of the period plus
+// `phase`, so a console line lands just after each second's polls.
+class PeriodicTimer {
+public:
+    PeriodicTimer(boost::asio::io_context& io, milliseconds period, milliseconds phase,
+                  std::function<void()> action)
+        : timer_(io), period_(period), action_(std::move(action)) {
+        auto since_epoch =
+            std::chrono::duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+        auto wait = period_ - since_epoch % period_ + phase;
+        next_ = steady_clock::now() + wait;
+        arm();
+    }
+    void cancel() { timer_.cancel(); }
+
+private:
+    void arm() {
+        timer_.expires_at(next_);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            action_();
+            next_ += period_;
+            if (next_ < steady_clock::now()) {
+                next_ = steady_clock::now() + period_;
+            }
+            arm();
+        });
+    }
+
+    boost::asio::steady_timer timer_;
+    milliseconds period_;
+    steady_clock::time_point next_;
+    std::function<void()> action_;
+};
+
+} // namespace
+
+int run_daemon(const config::Config& config, const RunOptions& options,
+               const LoggerFactory& loggers, std::ostream& out) {
+    auto log = loggers.make("daemon");
+    boost::asio::io_context io;
+    core::SampleStore store(config.devices.size());
+    const std::string base = config.mqtt.topic_prefix + "/" + config.site.id;
+
+    std::unique_ptr<sinks::MqttSink> mqtt;
+    if (config.mqtt.enabled) {
+        mqtt = std::make_unique<sinks::MqttSink>(config.mqtt, base + "/status", io.get_executor(),
+                                                 loggers.make("mqtt"));
+        mqtt->start();
+        for (const auto& device : config.devices) {
+            const config::BusConfig* bus = config.find_bus(device.bus);
+            std::string endpoint = bus != nullptr ? endpoint_text(*bus) : std::string();
+            sinks::DeviceMeta meta{device.id, device.bus, endpoint, device.unit_id,
+                                   device.poll_interval};
+            mqtt->publish(base + "/device/" + device.id + "/meta",
+                          sinks::encode_device_meta(meta, *device.profile), true);
+        }
+    }
+
+    std::vector<std::string> state_topics;
+    state_topics.reserve(config.devices.size());
+    for (const auto& device : config.devices) {
+        state_topics.push_back(base + "/device/" + device.id + "/state");
+    }
+
+    Poller poller(
+        config, io.get_executor(), loggers.make("modbus"), [&](core::DeviceReading&& reading) {
+            const auto& device = config.devices[reading.device];
+            if (mqtt) {
+                mqtt->publish(state_topics[reading.device],
+                              sinks::encode_device_state(device.id, *device.profile, reading),
+                              true);
+            }
+            store.update(std::move(reading));
+        });
+    for (const auto& line : poller.describe_plans()) {
+        log->info("plan: {}", line);
+    }
+    poller.start();
+
+    std::unique_ptr<PeriodicTimer> summary;
+    if (options.summary) {
+        const milliseconds max_age = staleness_limit(config);
+        summary = std::make_unique<PeriodicTimer>(io, milliseconds(1000), milliseconds(600), [&] {
+            auto now = system_clock::now();
+            std::string line =
+                core::format_summary(core::summarize(config, store, now, max_age), now);
+            if (mqtt) {
+                line += mqtt->connected() ? " | mqtt up" : " | mqtt down";
+                line += ", " + std::to_string(mqtt->stats().published.load()) + " sent";
+                if (auto dropped = mqtt->stats().dropped.load(); dropped > 0) {
+                    line += ", " + std::to_string(dropped) + " dropped";
+                }
+            }
+            out << line << std::endl;
+        });
+    }
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int signal) {
+            if (ec) {
+                return;
+            }
+            if (signal == SIGHUP) {
+                log->warn("SIGHUP: live reload is not supported yet; restart to apply changes");
+                signals.async_wait(on_signal);
+                return;
+            }
+            log->info("signal {}: stopping", signal);
+            sd_notify(0, "STOPPING=1");
+            if (summary) {
+                summary->cancel();
+            }
+            poller.stop();
+            if (mqtt) {
+                mqtt->stop(milliseconds(2000));
+            }
+            io.stop();
+        };
+    signals.async_wait(on_signal);
+
+    log->info("greenrackd {} polling {} devices on {} buses for site {}", version_string,
+              config.devices.size(), poller.workers().size(), config.site.id);
+    sd_notifyf(0, "READY=1\nSTATUS=polling %zu devices", config.devices.size());
+    io.run();
+    log->info("stopped");
+    return 0;
+}
+
+int run_once(const config::Config& config, const LoggerFactory& loggers, std::ostream& out,
+             milliseconds timeout) {
+    boost::asio::io_context io;
+    std::vector<std::optional<core::DeviceReading>> readings(config.devices.size());
+    std::size_t received = 0;
+    Poller poller(config, io.get_executor(), loggers.make("modbus"),
+                  [&](core::DeviceReading&& reading) {
+                      const std::size_t index = reading.device;
+                      readings[index] = std::move(reading);
+                      if (++received == readings.size()) {
+                          io.stop();
+                      }
+                  });
+    boost::asio::steady_timer deadline(io, timeout);
+    deadline.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) {
+            io.stop();
+        }
+    });
+    poller.poll_each_once();
+    if (!readings.empty()) {
+        io.run();
+    }
+    poller.stop();
+
+    int failed = 0;
+    for (std::size_t d = 0; d < config.devices.size(); ++d) {
+        const auto& device = config.devices[d];
+        const auto& profile = *device.profile;
+        out << device.id << " (" << profile.name << ", unit " << device.unit_id << " on "
+            << device.bus << "): ";
+        if (!readings[d]) {
+            out << "no answer within " << timeout.count() << " ms\n";
+            ++failed;
+            continue;
+        }
+        const auto& reading = *readings[d];
+        const auto quality = core::reading_quality(reading);
+        if (quality == core::ReadingQuality::offline) {
+            ++failed;
+        }
+        out << core::to_string(quality) << " in " << std::fixed << std::setprecision(1)
+            << static_cast<double>(reading.duration.count()) / 1000.0 << " ms";
+        if (reading.error) {
+            out << " (" << reading.error.message() << ")";
+        }
+        out << "\n";
+        for (std::size_t i = 0; i < profile.points.size(); ++i) {
+            const auto& point = profile.points[i];
+            const auto& value = reading.values[i];
+            std::ostringstream text;
+            if (value.quality == modbus::Quality::ok ||
+                value.quality == modbus::Quality::implausible) {
+                if (point.type == modbus::DataType::string) {
+                    text << '"' << value.text << '"';
+                } else {
+                    text << std::setprecision(10) << std::defaultfloat << value.value;
+                }
+            } else {
+                text << "-";
+            }
+            out << "  " << std::left << std::setw(32) << point.name << std::right << std::setw(20)
+                << text.str() << " " << std::left << std::setw(4) << point.unit << " "
+                << modbus::to_string(value.quality) << "\n";
+        }
+    }
+    out << (config.devices.size() - static_cast<std::size_t>(failed)) << "/"
+        << config.devices.size() << " devices answered\n";
+    out.flush();
+    return failed == 0 ? 0 : 1;
+}
+
+} // namespace greenrack::app

@@ -1,0 +1,152 @@
+#include "daemon/core/site_summary.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace greenrack::core {
+
+namespace {
+
+using profiles::DeviceRole;
+
+// Sum of the ok values of `role` in one reading; nullopt when the device has no such point or
+// any of them is not ok.
+std::optional<double> role_sum(const profiles::DeviceProfile& profile, const DeviceReading& reading,
+                               std::string_view role) {
+    bool found = false;
+    double sum = 0.0;
+    for (std::size_t i = 0; i < profile.points.size() && i < reading.values.size(); ++i) {
+        if (profile.points[i].role != role) {
+            continue;
+        }
+        found = true;
+        if (reading.values[i].quality != modbus::Quality::ok) {
+            return std::nullopt;
+        }
+        sum += reading.values[i].value;
+    }
+    if (!found) {
+        return std::nullopt;
+    }
+    return sum;
+}
+
+bool has_role(const profiles::DeviceProfile& profile, std::string_view role) {
+    for (const auto& point : profile.points) {
+        if (point.role == role) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void add(Contribution& c, const profiles::DeviceProfile& profile, const DeviceReading* reading,
+         std::string_view role) {
+    if (!has_role(profile, role)) {
+        return;
+    }
+    ++c.expected;
+    if (reading == nullptr) {
+        return;
+    }
+    if (auto value = role_sum(profile, *reading, role)) {
+        c.value += *value;
+        ++c.have;
+    }
+}
+
+std::string kw(const Contribution& c) {
+    if (c.expected == 0) {
+        return "-";
+    }
+    char buffer[64];
+    if (c.have == 0) {
+        return "n/a";
+    }
+    std::snprintf(buffer, sizeof buffer, "%.1f kW%s", c.value / 1000.0,
+                  c.complete() ? "" : " (partial)");
+    return buffer;
+}
+
+} // namespace
+
+SiteSummary summarize(const config::Config& config, const SampleStore& store,
+                      std::chrono::system_clock::time_point now,
+                      std::chrono::milliseconds max_age) {
+    SiteSummary s;
+    for (std::size_t d = 0; d < config.devices.size(); ++d) {
+        const auto& device = config.devices[d];
+        const auto& profile = *device.profile;
+        const DeviceReading* reading = store.latest(d);
+        ++s.devices;
+        if (reading != nullptr && now - reading->ts > max_age) {
+            reading = nullptr; // stale: does not count
+        }
+        const ReadingQuality quality =
+            reading != nullptr ? reading_quality(*reading) : ReadingQuality::offline;
+        if (quality == ReadingQuality::ok) {
+            ++s.devices_ok;
+        } else if (quality == ReadingQuality::partial) {
+            ++s.devices_partial;
+        } else {
+            ++s.devices_offline;
+            reading = nullptr;
+        }
+        switch (profile.device_role) {
+        case DeviceRole::rack_pdu:
+            add(s.it_w, profile, reading,
+                has_role(profile, "inlet_power") ? "inlet_power" : "outlet_power");
+            break;
+        case DeviceRole::facility_meter:
+            add(s.load_w, profile, reading, "load_power");
+            break;
+        case DeviceRole::pv_inverter:
+            add(s.pv_w, profile, reading, "ac_power");
+            break;
+        case DeviceRole::wind_turbine:
+            add(s.wind_w, profile, reading, "ac_power");
+            break;
+        case DeviceRole::battery:
+            add(s.battery_w, profile, reading, "battery_power");
+            add(s.soc_pct, profile, reading, "soc");
+            break;
+        case DeviceRole::grid_meter:
+            add(s.grid_import_w, profile, reading, "import_power");
+            add(s.grid_export_w, profile, reading, "export_power");
+            break;
+        }
+    }
+    if (s.soc_pct.have > 0) {
+        s.soc_pct.value /= s.soc_pct.have;
+    }
+    return s;
+}
+
+std::string format_summary(const SiteSummary& s, std::chrono::system_clock::time_point now) {
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%SZ", &utc);
+
+    std::string line = clock;
+    line += " devices " + std::to_string(s.devices_ok) + "/" + std::to_string(s.devices) + " ok";
+    if (s.devices_partial > 0) {
+        line += ", " + std::to_string(s.devices_partial) + " partial";
+    }
+    if (s.devices_offline > 0) {
+        line += ", " + std::to_string(s.devices_offline) + " offline";
+    }
+    line += " | load " + kw(s.load_w) + ", IT " + kw(s.it_w);
+    line += " | PV " + kw(s.pv_w) + ", wind " + kw(s.wind_w);
+    line += " | battery " + kw(s.battery_w);
+    if (s.soc_pct.have > 0) {
+        char soc[32];
+        std::snprintf(soc, sizeof soc, " SoC %.1f %%", s.soc_pct.value);
+        line += soc;
+    }
+    line += " | grid import " + kw(s.grid_import_w) + ", export " + kw(s.grid_export_w);
+    return line;
+}
+
+} // namespace greenrack::core

@@ -1,0 +1,202 @@
+#include "daemon/sinks/json_writer.hpp"
+
+#include <charconv>
+#include <cmath>
+
+namespace greenrack::sinks {
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (lead < 0x80) {
+        return 1;
+    }
+    if ((lead & 0xE0) == 0xC0) {
+        length = 2;
+        code = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+        length = 3;
+        code = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+        length = 4;
+        code = lead & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + length > text.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) {
+            return 0;
+        }
+        code = (code << 6) | (byte(i + k) & 0x3F);
+    }
+    // Reject overlong forms, surrogates and code points beyond U+10FFFF.
+    static constexpr std::uint32_t min_code[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < min_code[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) {
+        return 0;
+    }
+    return length;
+}
+
+} // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x80) {
+            std::size_t length = utf8_sequence_length(text, i);
+            if (length == 0) {
+                out += "\xEF\xBF\xBD"; // U+FFFD replacement character
+                ++i;
+            } else {
+                out.append(text.substr(i, length));
+                i += length;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0x0F];
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        ++i;
+    }
+    out += '"';
+}
+
+void JsonWriter::separator() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!has_items_.empty()) {
+        if (has_items_.back()) {
+            out_ += ',';
+        }
+        has_items_.back() = true;
+    }
+}
+
+void JsonWriter::begin_object() {
+    separator();
+    out_ += '{';
+    has_items_.push_back(false);
+}
+
+void JsonWriter::end_object() {
+    out_ += '}';
+    has_items_.pop_back();
+}
+
+void JsonWriter::begin_array() {
+    separator();
+    out_ += '[';
+    has_items_.push_back(false);
+}
+
+void JsonWriter::end_array() {
+    out_ += ']';
+    has_items_.pop_back();
+}
+
+void JsonWriter::key(std::string_view name) {
+    separator();
+    append_json_string(out_, name);
+    out_ += ':';
+    after_key_ = true;
+}
+
+void JsonWriter::value(double number) {
+    if (!std::isfinite(number)) {
+        null();
+        return;
+    }
+    separator();
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out_.append(buffer, ec == std::errc() ? end : buffer);
+}
+
+void JsonWriter::value_float32(float number) {
+    if (!std::isfinite(number)) {
+        null();
+        return;
+    }
+    separator();
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out_.append(buffer, ec == std::errc() ? end : buffer);
+}
+
+void JsonWriter::value(std::int64_t number) {
+    separator();
+    char buffer[24];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out_.append(buffer, ec == std::errc() ? end : buffer);
+}
+
+void JsonWriter::value(std::uint64_t number) {
+    separator();
+    char buffer[24];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
+    out_.append(buffer, ec == std::errc() ? end : buffer);
+}
+
+void JsonWriter::value(bool flag) {
+    separator();
+    out_ += flag ? "true" : "false";
+}
+
+void JsonWriter::value(std::string_view text) {
+    separator();
+    append_json_string(out_, text);
+}
+
+void JsonWriter::null() {
+    separator();
+    out_ += "null";
+}
+
+void JsonWriter::clear() {
+    out_.clear();
+    has_items_.clear();
+    after_key_ = false;
+}
+
+} // namespace greenrack::sinks

@@ -22,14 +22,14 @@ struct SiteConfig {
 
 struct DaemonConfig {
     std::filesystem::path state_directory = "/var/lib/greenrack";
-    std::string log_level = "info"; // trace|debug|info|warn|error|critical|off
+    std::string log_level = "info";                  // trace|debug|info|warn|error|critical|off
     std::vector<std::filesystem::path> profile_dirs; // searched in order for "<name>.toml"
 };
 
 struct MqttConfig {
     bool enabled = true;
     std::string uri = "tcp://127.0.0.1:1883";
-    std::string client_id;              // default "greenrackd-<site>"
+    std::string client_id; // default "greenrackd-<site>"
     std::string topic_prefix = "greenrack/v1";
     int qos = 1;
     milliseconds keepalive{30'000};
@@ -77,15 +77,15 @@ struct DeviceConfig {
     std::string profile_name;
     std::shared_ptr<const profiles::DeviceProfile> profile; // resolved at load
     milliseconds poll_interval{1'000};
-    Timing timing;               // bus values unless overridden
-    std::uint16_t max_registers; // profile value unless overridden (<= 125)
-    std::uint16_t max_gap;       // profile value unless overridden
+    Timing timing;                                            // bus values unless overridden
+    std::uint16_t max_registers = modbus::max_read_registers; // profile value unless overridden
+    std::uint16_t max_gap = 0;                                // profile value unless overridden
 };
 
 // Which PDU inlets / outlets make up a rack.
 struct RackMember {
     std::string device;       // a rack_pdu device id
-    std::vector<int> outlets; // empty = the whole PDU (its inlet)
+    std::vector<int> outlets; // empty = the whole PDU (its inlet); else sorted, 1-based
 };
 
 struct RackConfig {
@@ -105,6 +105,7 @@ struct Config {
 
     const BusConfig* find_bus(std::string_view id) const;
     const DeviceConfig* find_device(std::string_view id) const;
+    const RackConfig* find_rack(std::string_view id) const;
 };
 
 // Loads and validates a config file. Throws common::ConfigError ("file:line:column: message")

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "drivers/common/config_error.hpp"
 #include "drivers/profiles/profile.hpp"
 
 #include <filesystem>

@@ -42,10 +42,19 @@ struct PlanError {
 //   * a point and its scale-factor point are always read by the same request,
 // Holding and input registers are planned separately. Linear in the number of points once they
 // are sorted by address (points given in address order are not re-sorted).
+// "Unread" registers are those that belong to no point of that register kind; registers of a
+// point carried by another request do not count (requests may overlap when scale-factor groups
+// interleave). With even_alignment an odd max_registers is rounded down, and the padding at a
+// request's ends is not a gap. PlanError when the options are invalid (max_registers outside
+// 1..125), a point is empty or runs past register 65535, a scale_factor index is out of range or
+// in the other register kind, or a point or scale-factor group cannot be read by one request
+// (too many registers, or a hole of more than max_gap registers inside it).
 std::variant<ReadPlan, PlanError> plan_reads(std::span<const PointSpec> points,
                                              const PlanOptions& options);
 
-// One line per request: "FC03 40070+52 (points: a, b, c)" for the start-up log.
+// One line per request, '\n'-separated, for the start-up log:
+//   "FC03 40070..40121 (52 regs): w, w_sf, va, ..." (at most 8 names, then "... (N more)").
+// Addresses are the 0-based wire addresses.
 std::string describe(const ReadPlan& plan, std::span<const PointSpec> points);
 
 } // namespace greenrack::modbus

@@ -1,0 +1,166 @@
+// End to end: real mosquitto + greenrack-sim (time frozen, so every value is constant) +
+// greenrackd. What the daemon publishes for every device type must equal what the simulator
+// serves, point by point.
+
+#include "tests/integration/site_harness.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <csignal>
+
+using namespace greenrack::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string prefix = "greenrack/v1/it/";
+
+bool close_enough(double expected, double actual) {
+    return std::fabs(expected - actual) <= 1e-6 * std::max(1.0, std::fabs(expected));
+}
+
+} // namespace
+
+TEST_CASE("every device type's published values equal what the simulator serves", "[e2e]") {
+    SiteHarness site;
+    MqttRecorder mqtt(site.broker().uri(), prefix + "#");
+    auto daemon = site.start_daemon();
+
+    auto served = site.snapshot()["devices"];
+    REQUIRE(served.size() == 6);
+    for (const auto& [device_id, device] : served.items()) {
+        INFO("device " << device_id);
+        auto payload = mqtt.wait_for(prefix + "device/" + device_id + "/state", 20s);
+        REQUIRE(payload.has_value());
+        auto state = json::parse(*payload);
+        CHECK(state["device"] == device_id);
+        CHECK(state["seq"].get<int>() >= 1);
+        CHECK(state["ts"].get<std::int64_t>() > 1'700'000'000'000);
+        const auto& points = state["points"];
+        // The daemon publishes exactly the points the simulator serves.
+        CHECK(points.size() == device["points"].size());
+        int compared = 0;
+        for (const auto& [name, expected] : device["points"].items()) {
+            INFO("point " << name << " served " << expected.dump());
+            REQUIRE(points.contains(name));
+            const auto& got = points[name];
+            INFO("published " << got.dump());
+            if (expected.is_null()) {
+                CHECK(got["quality"] == "missing");
+                CHECK(got["value"].is_null());
+            } else if (expected.is_string()) {
+                CHECK(got["quality"] == "ok");
+                CHECK(got["value"] == expected);
+            } else {
+                CHECK(got["quality"] == "ok");
+                REQUIRE(got["value"].is_number());
+                CHECK(close_enough(expected.get<double>(), got["value"].get<double>()));
+            }
+            ++compared;
+        }
+        CHECK(compared > 0);
+        // Every value decoded: the whole reading is "ok" unless the simulator serves a sentinel.
+        bool any_missing = false;
+        for (const auto& [name, expected] : device["points"].items()) {
+            any_missing = any_missing || expected.is_null();
+        }
+        CHECK(state["quality"] == (any_missing ? "partial" : "ok"));
+    }
+
+    // The point the scenario marks unimplemented is published as missing, never as a number.
+    auto pv = json::parse(*mqtt.wait_for(prefix + "device/pv-1/state", 1s));
+    CHECK(pv["points"]["reactive_power_var"]["quality"] == "missing");
+    CHECK(pv["points"]["reactive_power_var"]["value"].is_null());
+    // Power with its SunSpec scale factor: a real number in W, not a raw register.
+    CHECK(pv["points"]["ac_power_w"]["value"].get<double>() > 1000.0);
+
+    daemon->stop(SIGTERM, 10s);
+}
+
+TEST_CASE("status is online while the daemon runs and offline after it stops", "[e2e]") {
+    SiteHarness site;
+    MqttRecorder mqtt(site.broker().uri(), prefix + "#");
+    auto daemon = site.start_daemon();
+    auto online = mqtt.wait_for(
+        prefix + "status", [](const std::string& p) { return p == "online"; }, 20s);
+    REQUIRE(online.has_value());
+
+    auto meta = mqtt.wait_for(prefix + "device/battery-1/meta", 5s);
+    REQUIRE(meta.has_value());
+    auto description = json::parse(*meta);
+    CHECK(description["device_role"] == "battery");
+    CHECK(description["unit_id"] == 20);
+    CHECK(description["points"]["soc_pct"]["unit"] == "%");
+
+    // Readings keep coming with increasing sequence numbers.
+    const std::string topic = prefix + "device/grid-meter/state";
+    auto first = json::parse(*mqtt.wait_for(topic, 10s));
+    auto later = mqtt.wait_for(
+        topic,
+        [&](const std::string& p) { return json::parse(p)["seq"] > first["seq"].get<int>(); }, 10s);
+    REQUIRE(later.has_value());
+
+    auto status = daemon->stop(SIGTERM, 10s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    auto offline = mqtt.wait_for(
+        prefix + "status", [](const std::string& p) { return p == "offline"; }, 10s);
+    CHECK(offline.has_value());
+}
+
+TEST_CASE("--once prints every device's decoded values and exits 0", "[e2e]") {
+    SiteHarness site;
+    auto result =
+        run_program(GREENRACKD_BIN, {"--config", site.config_path().string(), "--once"}, 60s);
+    INFO(result.out << result.err);
+    CHECK(result.status == 0);
+    CHECK(result.out.find("6/6 devices answered") != std::string::npos);
+    CHECK(result.out.find("pdu-1 (rack_pdu_px3_24, unit 3 on pdus): ok") != std::string::npos);
+    CHECK(result.out.find("outlet_24_power_w") != std::string::npos);
+    CHECK(result.out.find("\"Test Solar\"") != std::string::npos);
+}
+
+TEST_CASE("--once exits 1 and names the device when a device does not answer", "[e2e]") {
+    SiteHarness site;
+    // A unit id nothing answers on: the simulator ignores unknown units, so the request times out.
+    site.write_config("[[device]]\nid = \"ghost\"\nbus = \"plant\"\nunit_id = 99\n"
+                      "profile = \"meter_grid_4q\"\nresponse_timeout = \"200ms\"\n");
+    auto result =
+        run_program(GREENRACKD_BIN, {"--config", site.config_path().string(), "--once"}, 60s);
+    INFO(result.out << result.err);
+    CHECK(result.status == 1);
+    CHECK(result.out.find("ghost (meter_grid_4q, unit 99 on plant): offline") != std::string::npos);
+    CHECK(result.out.find("6/7 devices answered") != std::string::npos);
+}
+
+TEST_CASE("a bad config stops start-up with file:line:column and exit status 78", "[e2e]") {
+    TempDir dir("greenrack-badconfig");
+    auto path = dir.path() / "bad.toml";
+    write_file(path, "[site]\nid = \"x\"\n[mqtt]\nqos = 3\n");
+    auto result = run_program(GREENRACKD_BIN, {"--config", path.string(), "--check-config"});
+    CHECK(result.status == 78);
+    CHECK(result.err.rfind(path.string() + ":4:7: mqtt.qos: ", 0) == 0);
+}
+
+TEST_CASE("--check-config accepts the shipped reference and demo configs", "[e2e]") {
+    for (const char* file : {"/config/greenrack.toml", "/config/examples/demo-site.toml"}) {
+        INFO(file);
+        auto result =
+            run_program(GREENRACKD_BIN,
+                        {"--config", std::string(GREENRACK_SOURCE_DIR) + file, "--check-config"});
+        CHECK(result.status == 0);
+        CHECK(result.out.find(": ok: site ") != std::string::npos);
+    }
+}
+
+TEST_CASE("--version and --help answer without a config", "[e2e]") {
+    auto version = run_program(GREENRACKD_BIN, {"--version"});
+    CHECK(version.status == 0);
+    CHECK(version.out.rfind("greenrackd ", 0) == 0);
+    auto help = run_program(GREENRACKD_BIN, {"--help"});
+    CHECK(help.status == 0);
+    for (const char* flag : {"--config", "--check-config", "--once", "--version", "--summary"}) {
+        CHECK(help.out.find(flag) != std::string::npos);
+    }
+}

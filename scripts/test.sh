@@ -10,7 +10,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREENRACK_WERROR=ON >/de
 cmake --build build -j"$(nproc)"
 
 echo "== clang-format check"
-mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find . -path ./build -prune -o \( -name '*.cpp' -o -name '*.hpp' \) -print)
+mapfile -t sources < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' |
+    while read -r f; do [ -f "$f" ] && echo "$f"; done)
 clang-format --dry-run --Werror "${sources[@]}"
 echo "clang-format: ${#sources[@]} files ok"
 

@@ -68,7 +68,9 @@ bool is_signed(DataType type) {
            type == DataType::sunssf;
 }
 
-bool is_float(DataType type) { return type == DataType::f32 || type == DataType::f64; }
+bool is_float(DataType type) {
+    return type == DataType::f32 || type == DataType::f64;
+}
 
 std::optional<DataType> parse_data_type(std::string_view text) {
     for (const auto& [name, type] : data_type_names) {
@@ -130,6 +132,8 @@ std::optional<PointKind> parse_point_kind(std::string_view text) {
     return std::nullopt;
 }
 
-std::string_view to_string(PointKind kind) { return kind == PointKind::gauge ? "gauge" : "counter"; }
+std::string_view to_string(PointKind kind) {
+    return kind == PointKind::gauge ? "gauge" : "counter";
+}
 
 } // namespace greenrack::modbus

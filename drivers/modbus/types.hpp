@@ -76,7 +76,9 @@ std::optional<PointKind> parse_point_kind(std::string_view text); // "gauge" | "
 std::string_view to_string(PointKind kind);
 
 // Modbus function code used to read a register kind (3 or 4).
-constexpr int function_code(RegisterKind kind) { return kind == RegisterKind::holding ? 3 : 4; }
+constexpr int function_code(RegisterKind kind) {
+    return kind == RegisterKind::holding ? 3 : 4;
+}
 
 // Largest read allowed by the protocol (MODBUS_MAX_READ_REGISTERS).
 inline constexpr std::uint16_t max_read_registers = 125;

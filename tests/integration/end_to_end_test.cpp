@@ -109,7 +109,7 @@ TEST_CASE("status is online while the daemon runs and offline after it stops", "
     CHECK(offline.has_value());
 }
 
-TEST_CASE("--once prints every device's decoded values and exits 0", "[e2e]") {
+TEST_CASE("greenrackd --once prints every device's decoded values and exits 0", "[e2e]") {
     SiteHarness site;
     auto result =
         run_program(GREENRACKD_BIN, {"--config", site.config_path().string(), "--once"}, 60s);
@@ -121,7 +121,7 @@ TEST_CASE("--once prints every device's decoded values and exits 0", "[e2e]") {
     CHECK(result.out.find("\"Test Solar\"") != std::string::npos);
 }
 
-TEST_CASE("--once exits 1 and names the device when a device does not answer", "[e2e]") {
+TEST_CASE("greenrackd --once exits 1 and names the device when a device does not answer", "[e2e]") {
     SiteHarness site;
     // A unit id nothing answers on: the simulator ignores unknown units, so the request times out.
     site.write_config("[[device]]\nid = \"ghost\"\nbus = \"plant\"\nunit_id = 99\n"
@@ -143,7 +143,7 @@ TEST_CASE("a bad config stops start-up with file:line:column and exit status 78"
     CHECK(result.err.rfind(path.string() + ":4:7: mqtt.qos: ", 0) == 0);
 }
 
-TEST_CASE("--check-config accepts the shipped reference and demo configs", "[e2e]") {
+TEST_CASE("greenrackd --check-config accepts the shipped reference and demo configs", "[e2e]") {
     for (const char* file : {"/config/greenrack.toml", "/config/examples/demo-site.toml"}) {
         INFO(file);
         auto result =
@@ -154,7 +154,7 @@ TEST_CASE("--check-config accepts the shipped reference and demo configs", "[e2e
     }
 }
 
-TEST_CASE("--version and --help answer without a config", "[e2e]") {
+TEST_CASE("greenrackd --version and --help answer without a config", "[e2e]") {
     auto version = run_program(GREENRACKD_BIN, {"--version"});
     CHECK(version.status == 0);
     CHECK(version.out.rfind("greenrackd ", 0) == 0);

@@ -1,5 +1,7 @@
 #include "tests/integration/site_harness.hpp"
 
+#include <catch2/catch.hpp>
+#include <cmath>
 #include <csignal>
 #include <sstream>
 #include <stdexcept>
@@ -85,6 +87,34 @@ cooling_fraction = 0.3
 )";
 
 } // namespace
+
+void check_matches_snapshot(const nlohmann::json& state, const nlohmann::json& served) {
+    const auto& points = state["points"];
+    CHECK(points.size() == served["points"].size());
+    bool any_missing = false;
+    for (const auto& [name, expected] : served["points"].items()) {
+        INFO("point " << name << " served " << expected.dump());
+        REQUIRE(points.contains(name));
+        const auto& got = points[name];
+        INFO("published " << got.dump());
+        if (expected.is_null()) {
+            any_missing = true;
+            CHECK(got["quality"] == "missing");
+            CHECK(got["value"].is_null());
+        } else if (expected.is_string()) {
+            CHECK(got["quality"] == "ok");
+            CHECK(got["value"] == expected);
+        } else {
+            CHECK(got["quality"] == "ok");
+            REQUIRE(got["value"].is_number());
+            const double want = expected.get<double>();
+            CHECK(std::fabs(want - got["value"].get<double>()) <=
+                  1e-6 * std::max(1.0, std::fabs(want)));
+        }
+    }
+    // The whole reading is "ok" unless the simulator serves a sentinel somewhere.
+    CHECK(state["quality"] == (any_missing ? "partial" : "ok"));
+}
 
 SiteHarness::SiteHarness(std::vector<std::string> extra_sim_args) : dir_("greenrack-it") {
     broker_ = std::make_unique<MosquittoBroker>(dir());

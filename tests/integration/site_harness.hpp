@@ -39,6 +39,11 @@ private:
     std::filesystem::path config_path_;
 };
 
+// Checks (with Catch assertions) that a published device state carries exactly the points the
+// simulator serves for that device (one entry of the snapshot's "devices"), with equal values,
+// `missing` where a sentinel is served, and the matching overall quality.
+void check_matches_snapshot(const nlohmann::json& state, const nlohmann::json& served);
+
 // Subscribes to a topic filter and keeps the last message of every topic.
 class MqttRecorder {
 public:

@@ -24,6 +24,8 @@ namespace greenrack::config {
 namespace {
 
 using common::ConfigError;
+using common::number_text;
+using common::quote;
 using common::SourceLocation;
 using common::TableReader;
 using std::chrono::hours;
@@ -33,13 +35,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t max_id_length = 64;
 constexpr std::size_t max_listed = 10; // names listed in "known: ..." hints
-
-std::string quote(std::string_view text) {
-    std::string out = "\"";
-    out += text;
-    out += '"';
-    return out;
-}
 
 // "a, b, c" (at most max_listed names, then ", ...").
 std::string join(const std::vector<std::string>& names) {

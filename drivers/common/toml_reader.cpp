@@ -7,23 +7,6 @@
 
 namespace greenrack::common {
 
-namespace {
-
-std::string quote(std::string_view text) {
-    std::string out = "\"";
-    out += text;
-    out += '"';
-    return out;
-}
-
-std::string number_text(double value) {
-    std::ostringstream out;
-    out << value;
-    return out.str();
-}
-
-} // namespace
-
 toml::table parse_toml_text(std::string_view text, std::string_view source_name) {
     try {
         return toml::parse(text, source_name);
@@ -42,6 +25,19 @@ toml::table parse_toml_file(const std::filesystem::path& path) {
     std::ostringstream buffer;
     buffer << in.rdbuf();
     return parse_toml_text(buffer.str(), path.string());
+}
+
+std::string quote(std::string_view text) {
+    std::string out = "\"";
+    out += text;
+    out += '"';
+    return out;
+}
+
+std::string number_text(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
 }
 
 SourceLocation location_of(const toml::node& node, const std::string& file) {

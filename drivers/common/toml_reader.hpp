@@ -105,6 +105,11 @@ private:
     mutable std::set<std::string, std::less<>> used_;
 };
 
+// "text" with double quotes around it, for messages.
+std::string quote(std::string_view text);
+// A number as an operator would write it in the file (default stream formatting).
+std::string number_text(double value);
+
 // Short human name of a TOML node's type: "string", "integer", "table", ...
 std::string_view toml_type_name(const toml::node& node);
 

@@ -48,31 +48,8 @@ constexpr std::optional<std::uint64_t> default_sentinel(DataType type) {
     return std::nullopt;
 }
 
-constexpr unsigned width_bits(DataType type) {
-    switch (type) {
-    case DataType::u16:
-    case DataType::i16:
-    case DataType::acc16:
-    case DataType::enum16:
-    case DataType::bitfield16:
-    case DataType::sunssf:
-        return 16;
-    case DataType::u32:
-    case DataType::i32:
-    case DataType::f32:
-    case DataType::acc32:
-    case DataType::enum32:
-    case DataType::bitfield32:
-        return 32;
-    case DataType::u64:
-    case DataType::i64:
-    case DataType::f64:
-    case DataType::acc64:
-        return 64;
-    case DataType::string:
-        return 0;
-    }
-    return 0;
+unsigned width_bits(DataType type) {
+    return register_count(type) * 16U;
 }
 
 constexpr std::uint64_t width_mask(unsigned bits) {

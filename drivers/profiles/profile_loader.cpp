@@ -15,6 +15,8 @@ namespace greenrack::profiles {
 namespace {
 
 using common::ConfigError;
+using common::number_text;
+using common::quote;
 using common::TableReader;
 using modbus::DataType;
 using modbus::PointSpec;
@@ -24,19 +26,6 @@ using modbus::WordOrder;
 
 // Registers 0..65535: a point or constant must end at or before this.
 constexpr std::int64_t register_space = 65536;
-
-std::string quote(std::string_view text) {
-    std::string out = "\"";
-    out += text;
-    out += '"';
-    return out;
-}
-
-std::string number_text(double value) {
-    std::ostringstream out;
-    out << value;
-    return out.str();
-}
 
 bool is_valid_name(std::string_view name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {

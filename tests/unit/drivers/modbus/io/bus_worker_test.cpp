@@ -263,3 +263,28 @@ TEST_CASE("an unreachable endpoint fails fast and is retried with backoff", "[bu
     results.next();
     CHECK(worker.stats().connect_failures.load() == 1);
 }
+
+TEST_CASE("a link that keeps timing out is closed and reopened", "[bus]") {
+    ModbusTestServer server;
+    server.set_silent(1, true);
+    Results results;
+    auto settings = bus("b", server.port());
+    settings.max_consecutive_failures = 2;
+    modbus::BusWorker worker(settings, {device("d", 1, 100ms)}, quiet_logger(),
+                             results.handler("b"));
+    worker.start();
+    for (int poll = 0; poll < 2; ++poll) {
+        REQUIRE(worker.request_poll(0));
+        CHECK(results.next().second.error == modbus::make_error_code(modbus::ModbusErrc::timeout));
+    }
+    CHECK(server.connections_accepted() == 1);
+    // Two timeouts in a row: the link was closed; the next poll (after the reconnect delay)
+    // opens a fresh connection and, now that the device answers again, reads it.
+    server.set_silent(1, false);
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(worker.request_poll(0));
+    auto result = results.next().second;
+    CHECK(result.requests_ok == 2);
+    CHECK(server.connections_accepted() == 2);
+    CHECK(worker.stats().timeouts.load() == 2);
+}

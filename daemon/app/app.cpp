@@ -1,5 +1,6 @@
 #include "daemon/app/app.hpp"
 
+#include "daemon/app/accounting_runner.hpp"
 #include "daemon/app/poller.hpp"
 #include "daemon/core/sample_store.hpp"
 #include "daemon/core/site_summary.hpp"
@@ -109,6 +110,18 @@ int run_daemon(const config::Config& config, const RunOptions& options,
         state_topics.push_back(base + "/device/" + device.id + "/state");
     }
 
+    std::unique_ptr<AccountingRunner> balance;
+    if (config.accounting.enabled) {
+        balance = std::make_unique<AccountingRunner>(
+            config, io, base,
+            [&](const std::string& topic, std::string payload, bool retain) {
+                if (mqtt) {
+                    mqtt->publish(topic, std::move(payload), retain);
+                }
+            },
+            loggers.make("accounting"));
+    }
+
     Poller poller(
         config, io.get_executor(), loggers.make("modbus"), [&](core::DeviceReading&& reading) {
             const auto& device = config.devices[reading.device];
@@ -117,12 +130,18 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                               sinks::encode_device_state(device.id, *device.profile, reading),
                               true);
             }
+            if (balance) {
+                balance->add(reading);
+            }
             store.update(std::move(reading));
         });
     for (const auto& line : poller.describe_plans()) {
         log->info("plan: {}", line);
     }
     poller.start();
+    if (balance) {
+        balance->start();
+    }
 
     std::unique_ptr<PeriodicTimer> summary;
     if (options.summary) {
@@ -131,6 +150,9 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             auto now = system_clock::now();
             std::string line =
                 core::format_summary(core::summarize(config, store, now, max_age), now);
+            if (const auto* tick = balance ? balance->last_tick() : nullptr) {
+                line += " | " + core::format_balance(*tick);
+            }
             if (mqtt) {
                 line += mqtt->connected() ? " | mqtt up" : " | mqtt down";
                 line += ", " + std::to_string(mqtt->stats().published.load()) + " sent";
@@ -159,6 +181,9 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 summary->cancel();
             }
             poller.stop();
+            if (balance) {
+                balance->stop();
+            }
             if (mqtt) {
                 mqtt->stop(milliseconds(2000));
             }

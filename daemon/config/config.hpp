@@ -1,5 +1,6 @@
 #pragma once
 
+#include "daemon/core/accounting/accounting_types.hpp"
 #include "drivers/profiles/profile.hpp"
 
 #include <chrono>
@@ -94,6 +95,25 @@ struct RackConfig {
     std::vector<RackMember> members;
 };
 
+// [accounting]: the site model and the options of green-accounting.md. Racks come from
+// [[rack]]; sources default to every device of the matching role.
+struct AccountingConfig {
+    bool enabled = true;
+    // tick, allocation, battery model, g, emission factors, efficiencies, ... (racks are filled
+    // from Config::racks by the daemon)
+    accounting::AccountingSettings settings;
+    milliseconds max_hold{60'000}; // H = min(3 x the device's poll interval, max_hold)
+    milliseconds max_span{300'000};
+    double counter_resolution_fraction = 0.01;
+    milliseconds publish_delay{2'000};    // a tick is computed this long after it ends
+    milliseconds persist_interval{60'000}; // state written at least this often
+    std::vector<std::string> pv;           // device ids; default: every pv_inverter
+    std::vector<std::string> wind;         // default: every wind_turbine
+    std::vector<std::string> battery;      // default: every battery
+    std::vector<std::string> grid;         // default: every grid_meter
+    std::vector<std::string> facility;     // default: every facility_meter
+};
+
 struct Config {
     std::filesystem::path source; // the file it was loaded from
     SiteConfig site;
@@ -102,6 +122,7 @@ struct Config {
     std::vector<BusConfig> buses;
     std::vector<DeviceConfig> devices;
     std::vector<RackConfig> racks;
+    AccountingConfig accounting;
 
     const BusConfig* find_bus(std::string_view id) const;
     const DeviceConfig* find_device(std::string_view id) const;

@@ -254,7 +254,7 @@ public:
     Config load() {
         document_ = common::parse_toml_file(path_);
         const TableReader root(document_, file_, "");
-        check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack"});
+        check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting"});
 
         config_.source = path_;
         load_site(root);
@@ -263,6 +263,7 @@ public:
         load_buses(root);
         load_devices(root);
         load_racks(root);
+        load_accounting(root);
         root.reject_unknown_keys();
         return std::move(config_);
     }
@@ -327,6 +328,128 @@ private:
             config_.site.name = config_.site.id;
         }
         site.reject_unknown_keys();
+    }
+
+    // Device ids of one source kind: listed explicitly (each must exist and have the role), or
+    // every device of that role.
+    std::vector<std::string> source_devices(const TableReader& section, std::string_view key,
+                                            profiles::DeviceRole role) const {
+        std::vector<std::string> ids;
+        const toml::array* list = section.optional_array(key);
+        if (list == nullptr) {
+            for (const auto& device : config_.devices) {
+                if (device.profile->device_role == role) {
+                    ids.push_back(device.id);
+                }
+            }
+            return ids;
+        }
+        std::size_t index = 0;
+        for (const toml::node& element : *list) {
+            const std::string path = section.key_path(key) + "[" + std::to_string(index++) + "]";
+            if (!element.is_string()) {
+                fail_at(element, file_, path,
+                        "expected a device id, got " + std::string(common::toml_type_name(element)));
+            }
+            const std::string& id = element.as_string()->get();
+            const DeviceConfig* device = config_.find_device(id);
+            if (device == nullptr) {
+                fail_at(element, file_, path, "unknown device " + quote(id));
+            }
+            if (device->profile->device_role != role) {
+                fail_at(element, file_, path,
+                        quote(id) + " is a " +
+                            std::string(profiles::to_string(device->profile->device_role)) +
+                            ", not a " + std::string(profiles::to_string(role)));
+            }
+            if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+                fail_at(element, file_, path, quote(id) + " is listed twice");
+            }
+            ids.push_back(id);
+        }
+        return ids;
+    }
+
+    void load_accounting(const TableReader& root) {
+        const TableReader section = optional_section(root, "accounting");
+        check_keys(section,
+                   {"enabled", "tick", "allocation", "battery_model", "grid_cfe_share",
+                    "emission_factor_location", "emission_factor_residual",
+                    "retain_onsite_attributes", "charge_efficiency", "discharge_efficiency",
+                    "battery_capacity_wh", "battery_max_discharge_w", "balance_abs_w",
+                    "balance_rel", "headroom_horizon", "infrastructure_fraction", "max_hold",
+                    "max_span", "counter_resolution_fraction", "publish_delay",
+                    "persist_interval", "pv", "wind", "battery", "grid", "facility"});
+        AccountingConfig& out = config_.accounting;
+        accounting::AccountingSettings& s = out.settings;
+
+        out.enabled = section.get_bool("enabled", out.enabled);
+        s.tick = section.get_duration("tick", s.tick, seconds(1), minutes(15));
+        if (minutes(15) % s.tick != milliseconds::zero()) {
+            section.fail("tick", "must divide 15 minutes exactly (e.g. 1s, 5s, 10s, 30s, 1m), got " +
+                                     quote(format_duration(s.tick)));
+        }
+        s.allocation = section.get_enum("allocation", "priority", {"priority", "pool"}) == "pool"
+                           ? accounting::Allocation::pool
+                           : accounting::Allocation::priority;
+        s.battery_model =
+            section.get_enum("battery_model", "well_mixed", {"well_mixed", "fifo"}) == "fifo"
+                ? accounting::BatteryModel::fifo
+                : accounting::BatteryModel::well_mixed;
+        s.grid_cfe_share = section.get_number("grid_cfe_share", s.grid_cfe_share, 0.0, 1.0);
+        s.ef_avg_g_per_kwh =
+            section.get_number("emission_factor_location", s.ef_avg_g_per_kwh, 0.0, 5000.0);
+        s.ef_residual_g_per_kwh =
+            section.get_number("emission_factor_residual", s.ef_residual_g_per_kwh, 0.0, 5000.0);
+        s.retain_onsite_attributes =
+            section.get_bool("retain_onsite_attributes", s.retain_onsite_attributes);
+        s.charge_efficiency = section.get_number("charge_efficiency", s.charge_efficiency, 0.01, 1.0);
+        s.discharge_efficiency =
+            section.get_number("discharge_efficiency", s.discharge_efficiency, 0.01, 1.0);
+        if (auto capacity = section.optional_number("battery_capacity_wh", 1.0, 1e12)) {
+            s.battery_capacity_wh = capacity;
+        }
+        if (auto power = section.optional_number("battery_max_discharge_w", 0.0, 1e12)) {
+            s.battery_max_discharge_w = power;
+        }
+        s.balance_abs_w = section.get_number("balance_abs_w", s.balance_abs_w, 0.0, 1e9);
+        s.balance_rel = section.get_number("balance_rel", s.balance_rel, 0.0, 1.0);
+        s.headroom_horizon =
+            section.get_duration("headroom_horizon", s.headroom_horizon, minutes(1), hours(48));
+        s.infrastructure_fraction =
+            section.get_number("infrastructure_fraction", s.infrastructure_fraction, 0.0, 10.0);
+        out.max_hold = section.get_duration("max_hold", out.max_hold, seconds(1), minutes(10));
+        out.max_span = section.get_duration("max_span", out.max_span, seconds(1), hours(24));
+        out.counter_resolution_fraction = section.get_number(
+            "counter_resolution_fraction", out.counter_resolution_fraction, 0.0, 1.0);
+        out.publish_delay =
+            section.get_duration("publish_delay", out.publish_delay, milliseconds(0), minutes(5));
+        out.persist_interval = section.get_duration("persist_interval", out.persist_interval,
+                                                    seconds(1), hours(1));
+        if (out.persist_interval > minutes(1)) {
+            section.fail("persist_interval", "must be at most 1m so a crash loses at most a "
+                                             "minute of totals, got " +
+                                                 quote(format_duration(out.persist_interval)));
+        }
+
+        using profiles::DeviceRole;
+        out.pv = source_devices(section, "pv", DeviceRole::pv_inverter);
+        out.wind = source_devices(section, "wind", DeviceRole::wind_turbine);
+        out.battery = source_devices(section, "battery", DeviceRole::battery);
+        out.grid = source_devices(section, "grid", DeviceRole::grid_meter);
+        out.facility = source_devices(section, "facility", DeviceRole::facility_meter);
+
+        // Metering category (iPUE label): 3 when every rack is measured at PDU outlets.
+        bool all_outlets = !config_.racks.empty();
+        s.racks.clear();
+        for (const auto& rack : config_.racks) {
+            s.racks.push_back(accounting::RackSettings{rack.id, rack.tier});
+            for (const auto& member : rack.members) {
+                all_outlets = all_outlets && !member.outlets.empty();
+            }
+        }
+        s.metering_category = all_outlets ? 3 : 2;
+        section.reject_unknown_keys();
     }
 
     void load_daemon(const TableReader& root) {

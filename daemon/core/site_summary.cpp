@@ -1,5 +1,6 @@
 #include "daemon/core/site_summary.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -146,6 +147,52 @@ std::string format_summary(const SiteSummary& s, std::chrono::system_clock::time
         line += soc;
     }
     line += " | grid import " + kw(s.grid_import_w) + ", export " + kw(s.grid_export_w);
+    return line;
+}
+
+std::string format_balance(const accounting::TickResult& tick) {
+    auto kw = [&](double wh) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.1f kW", wh * 3.6 / tick.tau_s);
+        return std::string(buffer);
+    };
+    const auto end = std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(tick.start_ms + static_cast<std::int64_t>(tick.tau_s * 1000)));
+    std::time_t t = std::chrono::system_clock::to_time_t(end);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%SZ", &utc);
+
+    std::string line = std::string("balance to ") + clock + ":";
+    if (!tick.valid) {
+        return line + " data gap (a source needed for the balance is stale or missing)";
+    }
+    char buffer[64];
+    if (tick.coverage) {
+        std::snprintf(buffer, sizeof buffer, " clean %.1f %%", *tick.coverage * 100.0);
+        line += buffer;
+    } else {
+        line += " clean n/a";
+    }
+    line += ", non-green " + kw(tick.nongreen_wh);
+    std::snprintf(buffer, sizeof buffer, ", battery green %.0f %%",
+                  tick.battery.green_fraction * 100.0);
+    line += buffer;
+    std::vector<const accounting::RackTick*> racks;
+    for (const auto& rack : tick.racks) {
+        if (rack.valid && rack.nongreen_wh > 0.0) {
+            racks.push_back(&rack);
+        }
+    }
+    std::sort(racks.begin(), racks.end(),
+              [](const auto* a, const auto* b) { return a->nongreen_wh > b->nongreen_wh; });
+    if (!racks.empty()) {
+        line += ", top non-green";
+        for (std::size_t i = 0; i < racks.size() && i < 3; ++i) {
+            line += (i == 0 ? " " : ", ") + racks[i]->id + " " + kw(racks[i]->nongreen_wh);
+        }
+    }
     return line;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "daemon/config/config.hpp"
+#include "daemon/core/accounting/accounting_types.hpp"
 #include "daemon/core/sample_store.hpp"
 
 #include <chrono>
@@ -41,5 +42,11 @@ SiteSummary summarize(const config::Config& config, const SampleStore& store,
 // "12:00:01Z devices 14/14 | load 92.3 kW IT 71.0 kW | PV 85.2 kW wind 12.1 kW |
 //  battery -5.0 kW SoC 61.2 % | grid import 0.0 kW export 0.0 kW"
 std::string format_summary(const SiteSummary& summary, std::chrono::system_clock::time_point now);
+
+// The accounting part of the live line, from the last computed tick: clean coverage, non-green
+// power, battery green fraction and the three racks drawing the most non-green power, e.g.
+// "balance to 12:00:05Z: clean 86.2 %, non-green 13.5 kW, battery green 42 %, top non-green
+// r04 2.1 kW, r02 1.8 kW, r07 1.6 kW".
+std::string format_balance(const accounting::TickResult& tick);
 
 } // namespace greenrack::core

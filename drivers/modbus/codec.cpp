@@ -337,6 +337,17 @@ PointValue decode_point(const PointSpec& point, std::span<const std::uint16_t> r
         return result;
     }
     result.value = scale_by_power_of_ten(*raw, sf) * point.scale + point.offset;
+    // The value's step: one raw unit for integers, one unit in the last place for floats.
+    if (is_float(point.type)) {
+        const double ulp = point.type == DataType::f32
+                               ? static_cast<double>(std::nextafter(
+                                     static_cast<float>(std::fabs(*raw)), HUGE_VALF)) -
+                                     std::fabs(static_cast<double>(static_cast<float>(*raw)))
+                               : std::nextafter(std::fabs(*raw), HUGE_VAL) - std::fabs(*raw);
+        result.resolution = std::fabs(ulp * point.scale);
+    } else {
+        result.resolution = std::fabs(scale_by_power_of_ten(1.0, sf) * point.scale);
+    }
     // A result that overflowed to infinity (or NaN from a NaN scale) is not usable as a number.
     const bool plausible = std::isfinite(result.value) &&
                            !(point.min && result.value < *point.min) &&

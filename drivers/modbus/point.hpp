@@ -52,6 +52,9 @@ struct PointValue {
     double value = 0.0;
     Quality quality = Quality::error;
     std::string text;
+    // Smallest step of `value` as read (scale x 10^sf for integers, the float's ulp at this
+    // value for floats); 0 when unknown. Accounting uses it to judge energy counters.
+    double resolution = 0.0;
 };
 
 } // namespace greenrack::modbus

@@ -784,3 +784,32 @@ TEST_CASE("to_raw, encode_raw and decode_point round-trip a scaled value in ever
         }
     }
 }
+
+TEST_CASE("decoded values report their resolution: scale x 10^sf, or the float's ulp",
+          "[codec]") {
+    using namespace greenrack::modbus;
+    PointSpec energy;
+    energy.type = DataType::acc32;
+    energy.registers = 2;
+    energy.scale_factor = 1;
+    const std::uint16_t wh[2] = {0x0001, 0x0000}; // 65536
+    auto v = decode_point(energy, wh, static_cast<std::uint16_t>(0xFFFD)); // SF -3
+    REQUIRE(v.quality == Quality::ok);
+    CHECK(v.value == Approx(65.536));
+    CHECK(v.resolution == Approx(0.001));
+
+    PointSpec tenths;
+    tenths.type = DataType::u16;
+    tenths.registers = 1;
+    tenths.scale = 100.0; // 0.1 kWh steps in Wh
+    const std::uint16_t r[1] = {5};
+    CHECK(decode_point(tenths, r).resolution == Approx(100.0));
+
+    PointSpec meter;
+    meter.type = DataType::f32;
+    meter.registers = 2;
+    const std::uint16_t big[2] = {0x4B80, 0x0000}; // 2^24 = 16777216.0f: next float is +2
+    auto f = decode_point(meter, big);
+    CHECK(f.value == 16777216.0);
+    CHECK(f.resolution == 2.0);
+}

@@ -1,0 +1,63 @@
+#pragma once
+
+#include "daemon/config/config.hpp"
+#include "daemon/core/accounting/engine.hpp"
+#include "daemon/core/device_reading.hpp"
+#include "daemon/core/site_model.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <spdlog/logger.h>
+#include <string>
+
+namespace greenrack::app {
+
+// Drives the pure accounting engine from the event loop: feeds it the readings, computes each
+// UTC-aligned tick `publish_delay` after it ends, publishes the site, rack and battery states
+// and closed roll-ups, and persists the engine state atomically (at least every
+// persist_interval, and on stop) so totals survive restarts without double counting.
+class AccountingRunner {
+public:
+    using Publish = std::function<void(const std::string& topic, std::string payload, bool retain)>;
+
+    AccountingRunner(const config::Config& config, boost::asio::io_context& io,
+                     std::string topic_base, Publish publish,
+                     std::shared_ptr<spdlog::logger> logger);
+    ~AccountingRunner();
+
+    void start();
+    void add(const core::DeviceReading& reading);
+    void stop(); // persists the state
+
+    // The last computed tick (for the console summary), or null before the first.
+    const accounting::TickResult* last_tick() const;
+    const accounting::Engine& engine() const { return engine_; }
+    std::filesystem::path state_path() const;
+
+private:
+    void arm();
+    void on_timer();
+    void process(std::int64_t tick_start_ms);
+    void persist();
+    void restore();
+
+    const config::Config& config_;
+    boost::asio::io_context& io_;
+    std::string topic_base_;
+    Publish publish_;
+    std::shared_ptr<spdlog::logger> logger_;
+    accounting::Engine engine_;
+    core::SiteModel site_;
+    boost::asio::steady_timer timer_;
+    std::int64_t tick_ms_;
+    std::int64_t next_tick_ms_ = 0;
+    std::optional<accounting::TickResult> last_;
+    std::chrono::steady_clock::time_point last_persist_{};
+    bool started_ = false;
+};
+
+} // namespace greenrack::app

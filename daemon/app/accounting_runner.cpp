@@ -36,7 +36,9 @@ AccountingRunner::AccountingRunner(const config::Config& config, boost::asio::io
       logger_(std::move(logger)), engine_(settings_of(config)), site_(config), timer_(io),
       tick_ms_(config.accounting.settings.tick.count()) {}
 
-AccountingRunner::~AccountingRunner() { timer_.cancel(); }
+AccountingRunner::~AccountingRunner() {
+    timer_.cancel();
+}
 
 std::filesystem::path AccountingRunner::state_path() const {
     return config_.daemon.state_directory / "accounting.json";
@@ -107,7 +109,9 @@ void AccountingRunner::arm() {
     });
 }
 
-void AccountingRunner::add(const core::DeviceReading& reading) { site_.add(reading); }
+void AccountingRunner::add(const core::DeviceReading& reading) {
+    site_.add(reading);
+}
 
 void AccountingRunner::on_timer() {
     const std::int64_t now = now_ms();

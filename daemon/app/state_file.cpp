@@ -8,7 +8,9 @@ namespace greenrack::app {
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+    return {errno, std::system_category()};
+}
 
 std::error_code write_all(int fd, std::string_view content) {
     while (!content.empty()) {
@@ -26,8 +28,7 @@ std::error_code write_all(int fd, std::string_view content) {
 
 } // namespace
 
-std::error_code write_file_atomically(const std::filesystem::path& path,
-                                      std::string_view content) {
+std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) {
@@ -62,8 +63,7 @@ std::error_code write_file_atomically(const std::filesystem::path& path,
     return {};
 }
 
-std::optional<std::string> read_whole_file(const std::filesystem::path& path,
-                                           std::error_code& ec) {
+std::optional<std::string> read_whole_file(const std::filesystem::path& path, std::error_code& ec) {
     ec.clear();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

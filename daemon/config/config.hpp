@@ -105,7 +105,7 @@ struct AccountingConfig {
     milliseconds max_hold{60'000}; // H = min(3 x the device's poll interval, max_hold)
     milliseconds max_span{300'000};
     double counter_resolution_fraction = 0.01;
-    milliseconds publish_delay{2'000};    // a tick is computed this long after it ends
+    milliseconds publish_delay{2'000};     // a tick is computed this long after it ends
     milliseconds persist_interval{60'000}; // state written at least this often
     std::vector<std::string> pv;           // device ids; default: every pv_inverter
     std::vector<std::string> wind;         // default: every wind_turbine

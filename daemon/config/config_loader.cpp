@@ -349,7 +349,8 @@ private:
             const std::string path = section.key_path(key) + "[" + std::to_string(index++) + "]";
             if (!element.is_string()) {
                 fail_at(element, file_, path,
-                        "expected a device id, got " + std::string(common::toml_type_name(element)));
+                        "expected a device id, got " +
+                            std::string(common::toml_type_name(element)));
             }
             const std::string& id = element.as_string()->get();
             const DeviceConfig* device = config_.find_device(id);
@@ -372,22 +373,41 @@ private:
 
     void load_accounting(const TableReader& root) {
         const TableReader section = optional_section(root, "accounting");
-        check_keys(section,
-                   {"enabled", "tick", "allocation", "battery_model", "grid_cfe_share",
-                    "emission_factor_location", "emission_factor_residual",
-                    "retain_onsite_attributes", "charge_efficiency", "discharge_efficiency",
-                    "battery_capacity_wh", "battery_max_discharge_w", "balance_abs_w",
-                    "balance_rel", "headroom_horizon", "infrastructure_fraction", "max_hold",
-                    "max_span", "counter_resolution_fraction", "publish_delay",
-                    "persist_interval", "pv", "wind", "battery", "grid", "facility"});
+        check_keys(section, {"enabled",
+                             "tick",
+                             "allocation",
+                             "battery_model",
+                             "grid_cfe_share",
+                             "emission_factor_location",
+                             "emission_factor_residual",
+                             "retain_onsite_attributes",
+                             "charge_efficiency",
+                             "discharge_efficiency",
+                             "battery_capacity_wh",
+                             "battery_max_discharge_w",
+                             "balance_abs_w",
+                             "balance_rel",
+                             "headroom_horizon",
+                             "infrastructure_fraction",
+                             "max_hold",
+                             "max_span",
+                             "counter_resolution_fraction",
+                             "publish_delay",
+                             "persist_interval",
+                             "pv",
+                             "wind",
+                             "battery",
+                             "grid",
+                             "facility"});
         AccountingConfig& out = config_.accounting;
         accounting::AccountingSettings& s = out.settings;
 
         out.enabled = section.get_bool("enabled", out.enabled);
         s.tick = section.get_duration("tick", s.tick, seconds(1), minutes(15));
         if (minutes(15) % s.tick != milliseconds::zero()) {
-            section.fail("tick", "must divide 15 minutes exactly (e.g. 1s, 5s, 10s, 30s, 1m), got " +
-                                     quote(format_duration(s.tick)));
+            section.fail("tick",
+                         "must divide 15 minutes exactly (e.g. 1s, 5s, 10s, 30s, 1m), got " +
+                             quote(format_duration(s.tick)));
         }
         s.allocation = section.get_enum("allocation", "priority", {"priority", "pool"}) == "pool"
                            ? accounting::Allocation::pool
@@ -403,7 +423,8 @@ private:
             section.get_number("emission_factor_residual", s.ef_residual_g_per_kwh, 0.0, 5000.0);
         s.retain_onsite_attributes =
             section.get_bool("retain_onsite_attributes", s.retain_onsite_attributes);
-        s.charge_efficiency = section.get_number("charge_efficiency", s.charge_efficiency, 0.01, 1.0);
+        s.charge_efficiency =
+            section.get_number("charge_efficiency", s.charge_efficiency, 0.01, 1.0);
         s.discharge_efficiency =
             section.get_number("discharge_efficiency", s.discharge_efficiency, 0.01, 1.0);
         if (auto capacity = section.optional_number("battery_capacity_wh", 1.0, 1e12)) {
@@ -424,8 +445,8 @@ private:
             "counter_resolution_fraction", out.counter_resolution_fraction, 0.0, 1.0);
         out.publish_delay =
             section.get_duration("publish_delay", out.publish_delay, milliseconds(0), minutes(5));
-        out.persist_interval = section.get_duration("persist_interval", out.persist_interval,
-                                                    seconds(1), hours(1));
+        out.persist_interval =
+            section.get_duration("persist_interval", out.persist_interval, seconds(1), hours(1));
         if (out.persist_interval > minutes(1)) {
             section.fail("persist_interval", "must be at most 1m so a crash loses at most a "
                                              "minute of totals, got " +

@@ -8,8 +8,8 @@ namespace greenrack::core {
 
 namespace {
 
-std::optional<std::size_t> find_role(const profiles::DeviceProfile& profile,
-                                     std::string_view role, int index = 0) {
+std::optional<std::size_t> find_role(const profiles::DeviceProfile& profile, std::string_view role,
+                                     int index = 0) {
     for (std::size_t i = 0; i < profile.points.size(); ++i) {
         if (profile.points[i].role == role && profile.points[i].index == index) {
             return i;
@@ -107,15 +107,14 @@ std::size_t SiteModel::add_channel(std::size_t device, std::optional<std::size_t
     const auto& acc = config_.accounting;
     accounting::SeriesSettings settings;
     settings.tick_ms = acc.settings.tick.count();
-    settings.max_hold_ms =
-        std::min<std::int64_t>(3 * config_.devices[device].poll_interval.count(),
-                               acc.max_hold.count());
+    settings.max_hold_ms = std::min<std::int64_t>(3 * config_.devices[device].poll_interval.count(),
+                                                  acc.max_hold.count());
     settings.max_span_ms = acc.max_span.count();
     settings.counter_resolution_fraction = acc.counter_resolution_fraction;
     // A counter measures one direction only; with a transform on a signed power, the counter
     // of that direction is the matching one (charge_energy for the negative part, ...).
-    channels_.push_back(Channel{accounting::SourceSeries(settings), device, power, counter,
-                                transform});
+    channels_.push_back(
+        Channel{accounting::SourceSeries(settings), device, power, counter, transform});
     const std::size_t index = channels_.size() - 1;
     by_device_[device].push_back(index);
     return index;

@@ -33,7 +33,9 @@ void optional(JsonWriter& json, std::string_view key, const std::optional<double
 }
 
 // Average power over the tick from its energy: W = Wh * 3600 / tau_s.
-double watts(double wh, double tau_s) { return tau_s > 0.0 ? wh * 3600.0 / tau_s : 0.0; }
+double watts(double wh, double tau_s) {
+    return tau_s > 0.0 ? wh * 3600.0 / tau_s : 0.0;
+}
 
 void energy_w(JsonWriter& json, std::string_view key, const accounting::Energy& e, double tau_s) {
     json.key(key);
@@ -110,9 +112,12 @@ std::string encode_site_state(const accounting::TickResult& tick, const SiteCont
     json.key("sources");
     json.begin_object();
     const std::pair<const char*, const accounting::Energy*> sources[] = {
-        {"load", &tick.load},           {"pv", &tick.pv},
-        {"wind", &tick.wind},           {"battery_discharge", &tick.discharge},
-        {"battery_charge", &tick.charge}, {"grid_import", &tick.grid_import},
+        {"load", &tick.load},
+        {"pv", &tick.pv},
+        {"wind", &tick.wind},
+        {"battery_discharge", &tick.discharge},
+        {"battery_charge", &tick.charge},
+        {"grid_import", &tick.grid_import},
         {"grid_export", &tick.grid_export}};
     for (const auto& [name, energy] : sources) {
         json.key(name);
@@ -229,7 +234,8 @@ std::string encode_battery_state(const accounting::TickResult& tick,
     json.begin_object();
     header(json, tick);
     json.key("quality");
-    json.value(accounting::to_string(accounting::worst(tick.discharge.quality, tick.charge.quality)));
+    json.value(
+        accounting::to_string(accounting::worst(tick.discharge.quality, tick.charge.quality)));
     json.key("model");
     json.value(accounting::to_string(settings.battery_model));
     energy_w(json, "discharge_w", tick.discharge, tick.tau_s);

@@ -159,7 +159,8 @@ TEST_CASE("accounting errors name the key and the problem", "[config][accounting
          "accounting.grid_cfe_share: must be between 0 and 1, got 1.5"},
         {"charge_efficiency = 0\n", 2, 21,
          "accounting.charge_efficiency: must be between 0.01 and 1, got 0"},
-        {"pv = [\"grid\"]\n", 2, 7, "accounting.pv[0]: \"grid\" is a grid_meter, not a pv_inverter"},
+        {"pv = [\"grid\"]\n", 2, 7,
+         "accounting.pv[0]: \"grid\" is a grid_meter, not a pv_inverter"},
         {"wind = [\"nope\"]\n", 2, 9, "accounting.wind[0]: unknown device \"nope\""},
         {"pv = [\"pv\", \"pv\"]\n", 2, 13, "accounting.pv[1]: \"pv\" is listed twice"},
         {"persist_interval = \"5m\"\n", 2, 20,
@@ -170,8 +171,7 @@ TEST_CASE("accounting errors name the key and the problem", "[config][accounting
     for (const auto& c : cases) {
         INFO(c.text);
         ConfigFile file(site(std::string("[accounting]\n") + c.text));
-        CHECK(file.error() == file.path().string() + ":" +
-                                  std::to_string(accounting_line(c.line)) + ":" +
-                                  std::to_string(c.column) + ": " + c.message);
+        CHECK(file.error() == file.path().string() + ":" + std::to_string(accounting_line(c.line)) +
+                                  ":" + std::to_string(c.column) + ": " + c.message);
     }
 }

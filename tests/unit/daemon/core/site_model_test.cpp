@@ -136,7 +136,7 @@ TEST_CASE("grid import and export come from their own power points", "[site]") {
     CHECK(in.grid_import.wh == Approx(2.5));
     CHECK(in.grid_export.wh == Approx(0.5));
     CHECK_FALSE(in.facility_metered); // no facility meter in this site
-    CHECK(in.wind.wh == 0.0);          // no wind turbine: zero, not missing
+    CHECK(in.wind.wh == 0.0);         // no wind turbine: zero, not missing
     CHECK(in.wind.quality == in.pv.quality);
 }
 
@@ -151,8 +151,7 @@ TEST_CASE("inverter night draw is not negative generation", "[site]") {
     CHECK(in.pv.wh == 0.0);
 }
 
-TEST_CASE("battery energy for resync is SoC x capacity from a reading inside the tick",
-          "[site]") {
+TEST_CASE("battery energy for resync is SoC x capacity from a reading inside the tick", "[site]") {
     auto config = load();
     core::SiteModel site(config);
     feed(site, t0, t0 + 7000, [&](std::int64_t ts) {

@@ -785,14 +785,13 @@ TEST_CASE("to_raw, encode_raw and decode_point round-trip a scaled value in ever
     }
 }
 
-TEST_CASE("decoded values report their resolution: scale x 10^sf, or the float's ulp",
-          "[codec]") {
+TEST_CASE("decoded values report their resolution: scale x 10^sf, or the float's ulp", "[codec]") {
     using namespace greenrack::modbus;
     PointSpec energy;
     energy.type = DataType::acc32;
     energy.registers = 2;
     energy.scale_factor = 1;
-    const std::uint16_t wh[2] = {0x0001, 0x0000}; // 65536
+    const std::uint16_t wh[2] = {0x0001, 0x0000};                          // 65536
     auto v = decode_point(energy, wh, static_cast<std::uint16_t>(0xFFFD)); // SF -3
     REQUIRE(v.quality == Quality::ok);
     CHECK(v.value == Approx(65.536));

@@ -8,7 +8,8 @@ packages=(
     libboost-dev libboost-program-options-dev libmodbus-dev libpaho-mqttpp-dev libpaho-mqtt-dev
     libssl-dev libspdlog-dev libfmt-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
     libsystemd-dev
-    mosquitto mosquitto-clients socat python3
+    mosquitto mosquitto-clients socat python3 curl
+    influxdb influxdb-client prometheus
 )
 
 missing=()

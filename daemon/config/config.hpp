@@ -39,6 +39,40 @@ struct MqttConfig {
     int max_buffered_messages = 10'000; // Paho's offline buffer (messages)
     std::string username;
     std::string password; // resolved from password or password_file
+    // When not empty: also publish every batch of InfluxDB line protocol to this topic (for
+    // Telegraf's mqtt_consumer with data_format = "influx").
+    std::string line_protocol_topic;
+};
+
+enum class InfluxApi : std::uint8_t { v1, v2 };
+
+// [influxdb]: direct writes of line protocol over HTTP.
+struct InfluxConfig {
+    bool enabled = false;
+    std::string url = "http://127.0.0.1:8086"; // http://host:port (no TLS yet)
+    InfluxApi api = InfluxApi::v1;
+    // v1: POST /write?db=&rp=&precision=ms (&u=&p=)
+    std::string database = "greenrack";
+    std::string retention_policy; // empty: the database's default
+    std::string username;
+    std::string password; // resolved from password or password_file
+    // v2: POST /api/v2/write?org=&bucket=&precision=ms, Authorization: Token
+    std::string org;
+    std::string bucket;
+    std::string token;                     // resolved from token or token_file
+    std::size_t batch_lines = 5'000;       // a write is sent when this many lines wait...
+    milliseconds flush_interval{1'000};    // ...or this long after the first one queued
+    std::size_t max_queue_lines = 200'000; // beyond this the oldest lines are dropped (counted)
+    milliseconds timeout{5'000};           // per HTTP request
+    milliseconds retry_min{1'000};         // backoff after a failed write (doubling)
+    milliseconds retry_max{60'000};
+};
+
+// [prometheus]: the /metrics and /healthz endpoint.
+struct PrometheusConfig {
+    bool enabled = true;
+    std::string listen_address = "127.0.0.1"; // loopback by default
+    std::uint16_t listen_port = 9464;
 };
 
 enum class BusType : std::uint8_t { tcp, rtu };
@@ -123,6 +157,8 @@ struct Config {
     std::vector<DeviceConfig> devices;
     std::vector<RackConfig> racks;
     AccountingConfig accounting;
+    InfluxConfig influxdb;
+    PrometheusConfig prometheus;
 
     const BusConfig* find_bus(std::string_view id) const;
     const DeviceConfig* find_device(std::string_view id) const;

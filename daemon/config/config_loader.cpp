@@ -254,7 +254,8 @@ public:
     Config load() {
         document_ = common::parse_toml_file(path_);
         const TableReader root(document_, file_, "");
-        check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting"});
+        check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting",
+                          "influxdb", "prometheus"});
 
         config_.source = path_;
         load_site(root);
@@ -264,6 +265,8 @@ public:
         load_devices(root);
         load_racks(root);
         load_accounting(root);
+        load_influxdb(root);
+        load_prometheus(root);
         root.reject_unknown_keys();
         return std::move(config_);
     }
@@ -519,7 +522,7 @@ private:
         const TableReader mqtt = optional_section(root, "mqtt");
         check_keys(mqtt, {"enabled", "uri", "client_id", "topic_prefix", "qos", "keepalive",
                           "reconnect_min", "reconnect_max", "max_buffered_messages", "username",
-                          "password", "password_file"});
+                          "password", "password_file", "line_protocol_topic"});
         MqttConfig& out = config_.mqtt;
 
         out.enabled = mqtt.get_bool("enabled", out.enabled);
@@ -575,24 +578,123 @@ private:
         if (!out.password.empty() && out.username.empty()) {
             mqtt.fail(password_key, "a password needs a username (mqtt.username)");
         }
+        out.line_protocol_topic = mqtt.get_string("line_protocol_topic", "");
+        if (!out.line_protocol_topic.empty() &&
+            out.line_protocol_topic.find_first_of("+#") != std::string::npos) {
+            mqtt.fail("line_protocol_topic", "must not contain the wildcards + or #, got " +
+                                                 quote(out.line_protocol_topic));
+        }
         mqtt.reject_unknown_keys();
     }
 
+    // A secret given inline or in a file (e.g. a systemd credential), not both.
+    std::string read_secret(const TableReader& reader, std::string_view key,
+                            std::string_view file_key) const {
+        const auto inline_value = reader.optional_string(key);
+        const auto file = reader.optional_string(file_key);
+        if (inline_value && file) {
+            reader.fail(file_key, "set either " + std::string(key) + " or " +
+                                      std::string(file_key) + ", not both");
+        }
+        if (file) {
+            return read_password_file(reader, *file, file_key);
+        }
+        return inline_value.value_or("");
+    }
+
+    void load_influxdb(const TableReader& root) {
+        const TableReader influx = optional_section(root, "influxdb");
+        check_keys(influx,
+                   {"enabled", "url", "api", "database", "retention_policy", "username", "password",
+                    "password_file", "org", "bucket", "token", "token_file", "batch_lines",
+                    "flush_interval", "max_queue_lines", "timeout", "retry_min", "retry_max"});
+        InfluxConfig& out = config_.influxdb;
+        out.enabled = influx.get_bool("enabled", out.enabled);
+        out.url = influx.get_string("url", out.url);
+        {
+            const std::string_view scheme = "http://";
+            const auto colon = out.url.rfind(':');
+            if (out.url.rfind(scheme, 0) != 0 || colon < scheme.size() ||
+                out.url.size() == colon + 1 ||
+                out.url.find_first_not_of("0123456789/", colon + 1) != std::string::npos) {
+                influx.fail("url", "expected http://host:port, got " + quote(out.url));
+            }
+        }
+        out.api =
+            influx.get_enum("api", "v1", {"v1", "v2"}) == "v2" ? InfluxApi::v2 : InfluxApi::v1;
+        out.database = influx.get_string("database", out.database);
+        out.retention_policy = influx.get_string("retention_policy", "");
+        out.username = influx.get_string("username", "");
+        out.password = read_secret(influx, "password", "password_file");
+        out.org = influx.get_string("org", "");
+        out.bucket = influx.get_string("bucket", "");
+        out.token = read_secret(influx, "token", "token_file");
+        if (out.enabled && out.api == InfluxApi::v1 && out.database.empty()) {
+            influx.fail("database", "must not be empty for api = \"v1\"");
+        }
+        if (out.enabled && out.api == InfluxApi::v2 && (out.org.empty() || out.bucket.empty())) {
+            influx.fail(out.org.empty() ? "org" : "bucket", "api = \"v2\" needs org and bucket");
+        }
+        out.batch_lines = static_cast<std::size_t>(influx.get_int(
+            "batch_lines", static_cast<std::int64_t>(out.batch_lines), 1, 1'000'000));
+        out.flush_interval = influx.get_duration("flush_interval", out.flush_interval,
+                                                 milliseconds(10), minutes(10));
+        out.max_queue_lines = static_cast<std::size_t>(influx.get_int(
+            "max_queue_lines", static_cast<std::int64_t>(out.max_queue_lines), 1, 100'000'000));
+        if (out.max_queue_lines < out.batch_lines) {
+            influx.fail("max_queue_lines",
+                        "must be at least batch_lines (" + std::to_string(out.batch_lines) + ")");
+        }
+        out.timeout = influx.get_duration("timeout", out.timeout, milliseconds(100), minutes(5));
+        out.retry_min = influx.get_duration("retry_min", out.retry_min, milliseconds(10), hours(1));
+        out.retry_max = influx.get_duration("retry_max", out.retry_max, milliseconds(10), hours(1));
+        if (out.retry_max < out.retry_min) {
+            influx.fail("retry_max", "must not be shorter than retry_min");
+        }
+        influx.reject_unknown_keys();
+    }
+
+    void load_prometheus(const TableReader& root) {
+        const TableReader prometheus = optional_section(root, "prometheus");
+        check_keys(prometheus, {"enabled", "listen"});
+        PrometheusConfig& out = config_.prometheus;
+        out.enabled = prometheus.get_bool("enabled", out.enabled);
+        const std::string listen = prometheus.get_string("listen", "127.0.0.1:9464");
+        const auto colon = listen.rfind(':');
+        std::int64_t port = -1;
+        if (colon != std::string::npos && colon + 1 < listen.size() &&
+            listen.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+            listen.size() - colon - 1 <= 5) {
+            port = std::stoll(listen.substr(colon + 1));
+        }
+        if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+            prometheus.fail("listen", "expected address:port such as \"127.0.0.1:9464\", got " +
+                                          quote(listen));
+        }
+        out.listen_address = listen.substr(0, colon);
+        if (out.listen_address.size() > 2 && out.listen_address.front() == '[' &&
+            out.listen_address.back() == ']') {
+            out.listen_address = out.listen_address.substr(1, out.listen_address.size() - 2);
+        }
+        out.listen_port = static_cast<std::uint16_t>(port);
+        prometheus.reject_unknown_keys();
+    }
+
     // The whole file, minus one trailing newline ("\n" or "\r\n").
-    std::string read_password_file(const TableReader& mqtt, const std::string& name) const {
+    std::string read_password_file(const TableReader& mqtt, const std::string& name,
+                                   std::string_view key = "password_file") const {
         if (name.empty()) {
-            mqtt.fail("password_file", "must not be empty");
+            mqtt.fail(key, "must not be empty");
         }
         const fs::path path = resolve(name);
         std::error_code ec;
         if (fs::is_directory(path, ec)) {
-            mqtt.fail("password_file", "cannot read " + quote(path.string()) + ": is a directory");
+            mqtt.fail(key, "cannot read " + quote(path.string()) + ": is a directory");
         }
         std::ifstream in(path, std::ios::binary);
         if (!in) {
             const std::error_code error(errno, std::generic_category());
-            mqtt.fail("password_file",
-                      "cannot read " + quote(path.string()) + ": " + error.message());
+            mqtt.fail(key, "cannot read " + quote(path.string()) + ": " + error.message());
         }
         std::ostringstream buffer;
         buffer << in.rdbuf();
@@ -604,7 +706,7 @@ private:
             }
         }
         if (password.empty()) {
-            mqtt.fail("password_file", quote(path.string()) + " is empty");
+            mqtt.fail(key, quote(path.string()) + " is empty");
         }
         return password;
     }

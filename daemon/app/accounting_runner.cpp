@@ -2,6 +2,7 @@
 
 #include "daemon/app/state_file.hpp"
 #include "daemon/sinks/accounting_json.hpp"
+#include "daemon/sinks/influx_lines.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -30,11 +31,11 @@ accounting::AccountingSettings settings_of(const config::Config& config) {
 } // namespace
 
 AccountingRunner::AccountingRunner(const config::Config& config, boost::asio::io_context& io,
-                                   std::string topic_base, Publish publish,
+                                   std::string topic_base, Publish publish, EmitLines emit_lines,
                                    std::shared_ptr<spdlog::logger> logger)
     : config_(config), io_(io), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
-      logger_(std::move(logger)), engine_(settings_of(config)), site_(config), timer_(io),
-      tick_ms_(config.accounting.settings.tick.count()) {}
+      emit_lines_(std::move(emit_lines)), logger_(std::move(logger)), engine_(settings_of(config)),
+      site_(config), timer_(io), tick_ms_(config.accounting.settings.tick.count()) {}
 
 AccountingRunner::~AccountingRunner() {
     timer_.cancel();
@@ -164,9 +165,18 @@ void AccountingRunner::process(std::int64_t tick_start_ms) {
         publish_(topic_base_ + "/battery/state",
                  sinks::encode_battery_state(tick, engine_.settings()), true);
     }
-    for (const auto& rollup : engine_.take_closed_rollups()) {
+    std::vector<accounting::Rollup> closed = engine_.take_closed_rollups();
+    for (const auto& rollup : closed) {
         publish_(topic_base_ + "/site/rollup/" + std::string(accounting::to_string(rollup.window)),
                  sinks::encode_rollup(rollup, engine_.settings()), false);
+    }
+    if (emit_lines_) {
+        sinks::LineBuilder lines;
+        sinks::append_tick_lines(lines, config_.site.id, tick, totals, hour);
+        for (const auto& rollup : closed) {
+            sinks::append_rollup_line(lines, config_.site.id, rollup);
+        }
+        emit_lines_(lines.take());
     }
     last_ = std::move(tick);
 }

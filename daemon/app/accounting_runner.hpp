@@ -23,9 +23,11 @@ namespace greenrack::app {
 class AccountingRunner {
 public:
     using Publish = std::function<void(const std::string& topic, std::string payload, bool retain)>;
+    // Receives InfluxDB line protocol for each tick and closed roll-up (may be empty: no lines).
+    using EmitLines = std::function<void(std::string lines)>;
 
     AccountingRunner(const config::Config& config, boost::asio::io_context& io,
-                     std::string topic_base, Publish publish,
+                     std::string topic_base, Publish publish, EmitLines emit_lines,
                      std::shared_ptr<spdlog::logger> logger);
     ~AccountingRunner();
 
@@ -49,6 +51,7 @@ private:
     boost::asio::io_context& io_;
     std::string topic_base_;
     Publish publish_;
+    EmitLines emit_lines_;
     std::shared_ptr<spdlog::logger> logger_;
     accounting::Engine engine_;
     core::SiteModel site_;

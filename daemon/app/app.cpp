@@ -2,10 +2,15 @@
 
 #include "daemon/app/accounting_runner.hpp"
 #include "daemon/app/poller.hpp"
+#include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
 #include "daemon/core/site_summary.hpp"
 #include "daemon/sinks/device_json.hpp"
+#include "daemon/sinks/influx_lines.hpp"
+#include "daemon/sinks/influx_sink.hpp"
+#include "daemon/sinks/metrics_renderer.hpp"
 #include "daemon/sinks/mqtt_sink.hpp"
+#include "daemon/sinks/prometheus_server.hpp"
 #include "drivers/modbus/transport.hpp"
 #include "greenrack/version.hpp"
 
@@ -104,6 +109,32 @@ int run_daemon(const config::Config& config, const RunOptions& options,
         }
     }
 
+    std::unique_ptr<sinks::InfluxSink> influx;
+    if (config.influxdb.enabled) {
+        influx = std::make_unique<sinks::InfluxSink>(config.influxdb, loggers.make("influxdb"));
+        influx->start();
+    }
+    // Line protocol goes to InfluxDB and, when configured, to an MQTT topic (Telegraf).
+    const std::string& lp_topic = config.mqtt.line_protocol_topic;
+    std::function<void(std::string)> emit_lines;
+    if (influx || (mqtt && !lp_topic.empty())) {
+        emit_lines = [&](std::string lines) {
+            if (lines.empty()) {
+                return;
+            }
+            if (mqtt && !lp_topic.empty()) {
+                for (auto& payload : sinks::split_into_payloads(lines, 256 * 1024).payloads) {
+                    mqtt->publish(lp_topic, std::move(payload), false);
+                }
+            }
+            if (influx) {
+                influx->enqueue(std::move(lines));
+            }
+        };
+    }
+
+    core::PollHistograms poll_histograms(config.devices.size());
+
     std::vector<std::string> state_topics;
     state_topics.reserve(config.devices.size());
     for (const auto& device : config.devices) {
@@ -119,7 +150,7 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                     mqtt->publish(topic, std::move(payload), retain);
                 }
             },
-            loggers.make("accounting"));
+            emit_lines, loggers.make("accounting"));
     }
 
     Poller poller(
@@ -130,8 +161,15 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                               sinks::encode_device_state(device.id, *device.profile, reading),
                               true);
             }
+            poll_histograms.observe(reading.device, reading.duration);
             if (balance) {
                 balance->add(reading);
+            }
+            if (emit_lines) {
+                sinks::LineBuilder lines;
+                sinks::append_device_line(lines, config.site.id, device.id, *device.profile,
+                                          reading);
+                emit_lines(lines.take());
             }
             store.update(std::move(reading));
         });
@@ -164,6 +202,78 @@ int run_daemon(const config::Config& config, const RunOptions& options,
         });
     }
 
+    std::unique_ptr<sinks::PrometheusServer> prometheus;
+    if (config.prometheus.enabled) {
+        prometheus = std::make_unique<sinks::PrometheusServer>(
+            io, sinks::make_server_settings(config.prometheus),
+            [&] {
+                sinks::MetricsInput input;
+                input.config = &config;
+                input.samples = &store;
+                std::vector<accounting::Rollup> open;
+                if (balance) {
+                    input.last_tick = balance->last_tick();
+                    input.totals = &balance->engine().totals();
+                    input.battery = &balance->engine().battery();
+                    open = balance->engine().open_rollups();
+                    for (const auto& rollup : open) {
+                        if (rollup.window == accounting::Window::hour) {
+                            input.open_hour = &rollup;
+                        }
+                    }
+                }
+                for (const auto& worker : poller.workers()) {
+                    input.buses.push_back(
+                        sinks::BusMetrics{worker->settings().id, &worker->stats()});
+                }
+                if (mqtt) {
+                    input.mqtt = &mqtt->stats();
+                    input.mqtt_connected = mqtt->connected();
+                }
+                if (influx) {
+                    input.influx = &influx->stats();
+                }
+                input.poll_histograms = &poll_histograms;
+                input.version = version_string;
+                input.now = system_clock::now();
+                return sinks::render_metrics(input);
+            },
+            [&] { return sinks::device_health_problem(config, store, system_clock::now()); },
+            loggers.make("prometheus"));
+        prometheus->start();
+    }
+
+    // The daemon's own counters as line protocol, every 10 s.
+    std::unique_ptr<PeriodicTimer> self_lines;
+    if (emit_lines) {
+        const milliseconds max_age = staleness_limit(config);
+        self_lines =
+            std::make_unique<PeriodicTimer>(io, milliseconds(10'000), milliseconds(0), [&] {
+                std::vector<sinks::SelfBusCounters> buses;
+                for (const auto& worker : poller.workers()) {
+                    const auto& stats = worker->stats();
+                    buses.push_back(sinks::SelfBusCounters{
+                        worker->settings().id, stats.requests.load(), stats.requests_failed.load(),
+                        stats.timeouts.load(), stats.exceptions.load(), stats.overruns.load()});
+                }
+                sinks::SelfSiteCounters site;
+                const auto now = system_clock::now();
+                const auto summary = core::summarize(config, store, now, max_age);
+                site.devices_stale = static_cast<std::uint64_t>(summary.devices_offline);
+                if (mqtt) {
+                    site.mqtt_published = mqtt->stats().published.load();
+                    site.mqtt_dropped = mqtt->stats().dropped.load();
+                }
+                if (influx) {
+                    site.influx_queue_lines = influx->stats().queue_lines.load();
+                    site.influx_dropped_lines = influx->stats().dropped_lines.load();
+                }
+                sinks::LineBuilder lines;
+                sinks::append_self_lines(lines, config.site.id, buses, site, now);
+                emit_lines(lines.take());
+            });
+    }
+
     boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int signal) {
@@ -181,8 +291,17 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 summary->cancel();
             }
             poller.stop();
+            if (self_lines) {
+                self_lines->cancel();
+            }
+            if (prometheus) {
+                prometheus->stop();
+            }
             if (balance) {
                 balance->stop();
+            }
+            if (influx) {
+                influx->stop(milliseconds(5000));
             }
             if (mqtt) {
                 mqtt->stop(milliseconds(2000));

@@ -1,0 +1,619 @@
+#include "daemon/sinks/influx_sink.hpp"
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <charconv>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace greenrack::sinks {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto reject_log_interval = std::chrono::seconds(30);
+constexpr auto max_retry_after = std::chrono::hours(1);
+
+struct Endpoint {
+    std::string host; // for the resolver (IPv6 without brackets)
+    std::string port;
+    std::string authority; // for the Host header: host:port as written in the URL
+};
+
+// "http://host:port[/]" (validated by the config loader); IPv6 hosts in brackets.
+Endpoint parse_url(std::string_view url) {
+    constexpr std::string_view scheme = "http://";
+    if (url.starts_with(scheme)) {
+        url.remove_prefix(scheme.size());
+    }
+    while (url.ends_with('/')) {
+        url.remove_suffix(1);
+    }
+    Endpoint endpoint{std::string(url), "8086", std::string(url)};
+    const auto colon = url.rfind(':');
+    if (colon != std::string_view::npos && url.find(']', colon) == std::string_view::npos) {
+        endpoint.host = std::string(url.substr(0, colon));
+        endpoint.port = std::string(url.substr(colon + 1));
+    } else {
+        endpoint.authority += ":8086";
+    }
+    if (endpoint.host.size() >= 2 && endpoint.host.front() == '[' && endpoint.host.back() == ']') {
+        endpoint.host = endpoint.host.substr(1, endpoint.host.size() - 2);
+    }
+    return endpoint;
+}
+
+std::size_t count_occurrences(std::string_view text, std::string_view pattern) {
+    std::size_t count = 0;
+    for (auto at = text.find(pattern); at != std::string_view::npos;
+         at = text.find(pattern, at + pattern.size())) {
+        ++count;
+    }
+    return count;
+}
+
+// The N of "dropped=N" in a v1 partial-write message (0 when absent).
+std::size_t dropped_count(std::string_view message) {
+    constexpr std::string_view key = "dropped=";
+    const auto at = message.rfind(key);
+    if (at == std::string_view::npos) {
+        return 0;
+    }
+    std::size_t value = 0;
+    const char* first = message.data() + at + key.size();
+    std::from_chars(first, message.data() + message.size(), value);
+    return value;
+}
+
+// The server's explanation: the X-Influxdb-Error header, else "error" (v1) or "message" (v2)
+// of a JSON body, else the body itself.
+std::string error_text(std::string_view header, const std::string& body) {
+    if (!header.empty()) {
+        return std::string(header);
+    }
+    auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_object()) {
+        for (const char* key : {"error", "message"}) {
+            if (auto it = json.find(key); it != json.end() && it->is_string()) {
+                return it->get<std::string>();
+            }
+        }
+    }
+    std::string text = body.substr(0, 2000);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    return text;
+}
+
+// Retry-After in seconds (the HTTP-date form is not used by InfluxDB); 0 when absent.
+milliseconds parse_retry_after(std::string_view value) {
+    long long seconds = 0;
+    auto result = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (result.ec != std::errc() || seconds <= 0) {
+        return milliseconds(0);
+    }
+    return std::min<milliseconds>(std::chrono::seconds(seconds), max_retry_after);
+}
+
+struct HttpResult {
+    beast::error_code error; // no response
+    unsigned status = 0;
+    std::string message; // the server's error text (non-2xx)
+    milliseconds retry_after{0};
+};
+
+} // namespace
+
+// One keep-alive HTTP/1.1 connection, used only from the writer thread. Operations are Asio
+// async operations run to completion on a private io_context, so every step has a deadline
+// (beast::tcp_stream timeouts) and cancel() can cut a request from another thread.
+class InfluxSink::Connection {
+public:
+    explicit Connection(Endpoint endpoint)
+        : endpoint_(std::move(endpoint)), resolver_(io_), stream_(io_) {}
+
+    HttpResult post(const std::string& target, std::string body, const std::string& authorization,
+                    Clock::time_point deadline) {
+        const bool reused = connected_;
+        HttpResult result = attempt(target, body, authorization, deadline);
+        // A kept-alive connection the server closed meanwhile fails before any answer: try
+        // once more on a fresh connection.
+        if (result.error && reused && !answered_ && Clock::now() < deadline) {
+            result = attempt(target, std::move(body), authorization, deadline);
+        }
+        return result;
+    }
+
+    // Thread-safe: aborts the operation in progress (or the next one).
+    void cancel() {
+        asio::post(io_, [this] { stream_.cancel(); });
+    }
+
+private:
+    template <typename Initiate> beast::error_code run(Initiate&& initiate) {
+        beast::error_code result = asio::error::operation_aborted;
+        initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
+        io_.restart();
+        io_.run();
+        return result;
+    }
+
+    void close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        stream_.close();
+        buffer_.clear();
+        connected_ = false;
+    }
+
+    beast::error_code connect(Clock::time_point deadline) {
+        asio::ip::tcp::resolver::results_type endpoints;
+        beast::error_code ec = asio::error::operation_aborted;
+        resolver_.async_resolve(endpoint_.host, endpoint_.port,
+                                [&](beast::error_code e, asio::ip::tcp::resolver::results_type r) {
+                                    ec = e;
+                                    endpoints = std::move(r);
+                                });
+        io_.restart();
+        io_.run();
+        if (ec) {
+            return ec;
+        }
+        stream_.expires_at(deadline);
+        ec = run([&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
+        if (ec) {
+            close();
+            return ec;
+        }
+        beast::error_code ignored;
+        stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+        connected_ = true;
+        return {};
+    }
+
+    HttpResult attempt(const std::string& target, std::string body,
+                       const std::string& authorization, Clock::time_point deadline) {
+        HttpResult result;
+        answered_ = false;
+        if (!connected_) {
+            if (auto ec = connect(deadline)) {
+                result.error = ec;
+                return result;
+            }
+        }
+        http::request<http::string_body> request{http::verb::post, target, 11};
+        request.set(http::field::host, endpoint_.authority);
+        request.set(http::field::user_agent, "greenrackd");
+        request.set(http::field::content_type, "text/plain; charset=utf-8");
+        if (!authorization.empty()) {
+            request.set(http::field::authorization, authorization);
+        }
+        request.keep_alive(true);
+        const std::size_t body_size = body.size();
+        request.body() = std::move(body);
+        request.prepare_payload();
+
+        stream_.expires_at(deadline);
+        result.error =
+            run([&](auto handler) { http::async_write(stream_, request, std::move(handler)); });
+        if (result.error) {
+            close();
+            return result;
+        }
+        http::response_parser<http::string_body> parser;
+        // A 400 echoes the refused lines: allow for a body larger than the request.
+        parser.body_limit(std::max<std::uint64_t>(8U << 20U, 2 * body_size + (64U << 10U)));
+        stream_.expires_at(deadline);
+        result.error = run(
+            [&](auto handler) { http::async_read(stream_, buffer_, parser, std::move(handler)); });
+        answered_ = parser.got_some();
+        if (result.error) {
+            close();
+            return result;
+        }
+        const auto& response = parser.get();
+        result.status = response.result_int();
+        if (result.status / 100 != 2) {
+            const auto header = response["X-Influxdb-Error"];
+            const auto retry_after = response[http::field::retry_after];
+            result.message = error_text({header.data(), header.size()}, response.body());
+            result.retry_after = parse_retry_after({retry_after.data(), retry_after.size()});
+        }
+        if (!response.keep_alive()) {
+            close();
+        }
+        return result;
+    }
+
+    Endpoint endpoint_;
+    asio::io_context io_;
+    asio::ip::tcp::resolver resolver_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    bool connected_ = false;
+    bool answered_ = false;
+};
+
+enum class InfluxSink::Outcome : std::uint8_t {
+    done,         // written or refused for good: the batch is finished
+    resend,       // some lines were refused, the rest (left in the batch) must be sent again
+    retry,        // transient failure: keep the batch, back off
+    config_error, // keep the batch, back off to retry_max
+};
+
+std::string url_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
+            (byte >= '0' && byte <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[byte >> 4U];
+            out += hex[byte & 0x0FU];
+        }
+    }
+    return out;
+}
+
+std::string influx_write_target(const config::InfluxConfig& config, Precision precision,
+                                bool with_password) {
+    std::string target;
+    if (config.api == config::InfluxApi::v2) {
+        target = "/api/v2/write?org=" + url_encode(config.org) +
+                 "&bucket=" + url_encode(config.bucket) + "&precision=";
+        target += v2_precision(precision);
+        return target;
+    }
+    target = "/write?db=" + url_encode(config.database);
+    if (!config.retention_policy.empty()) {
+        target += "&rp=" + url_encode(config.retention_policy);
+    }
+    target += "&precision=";
+    target += v1_precision(precision);
+    if (!config.username.empty()) {
+        target += "&u=" + url_encode(config.username);
+        target += "&p=" + (with_password ? url_encode(config.password) : std::string("***"));
+    }
+    return target;
+}
+
+InfluxSink::InfluxSink(const config::InfluxConfig& config, std::shared_ptr<spdlog::logger> logger,
+                       Precision precision)
+    : config_(config), logger_(std::move(logger)), precision_(precision),
+      target_(influx_write_target(config, precision, true)),
+      safe_target_(influx_write_target(config, precision, false)),
+      connection_(std::make_unique<Connection>(parse_url(config.url))) {
+    config_.batch_lines = std::max<std::size_t>(config_.batch_lines, 1);
+    config_.max_queue_lines = std::max(config_.max_queue_lines, config_.batch_lines);
+}
+
+InfluxSink::~InfluxSink() {
+    stop(milliseconds(0));
+}
+
+void InfluxSink::start() {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable() || stopping_) {
+        return;
+    }
+    logger_->info("InfluxDB: writing to {}{} (batch {} lines, flush {} ms, queue {} lines)",
+                  config_.url, safe_target_, config_.batch_lines, config_.flush_interval.count(),
+                  config_.max_queue_lines);
+    thread_ = std::thread([this] { run(); });
+}
+
+void InfluxSink::enqueue(std::string lines) {
+    std::vector<std::string> pieces;
+    std::size_t start = 0;
+    while (start < lines.size()) {
+        std::size_t end = lines.find('\n', start);
+        if (end == std::string::npos) {
+            end = lines.size();
+        }
+        if (end > start) {
+            pieces.emplace_back(lines, start, end - start);
+        }
+        start = end + 1;
+    }
+    if (pieces.empty()) {
+        return;
+    }
+    std::uint64_t dropped = 0;
+    bool first_drop = false;
+    std::size_t waiting = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+            first_queued_ = Clock::now();
+        }
+        for (auto& piece : pieces) {
+            queue_.push_back(std::move(piece));
+        }
+        while (!queue_.empty() && queue_.size() + in_flight_ > config_.max_queue_lines) {
+            queue_.pop_front();
+            ++dropped;
+        }
+        if (dropped > 0) {
+            stats_.dropped_lines += dropped;
+            dropped_since_log_ += dropped;
+            first_drop = !dropping_;
+            dropping_ = true;
+        }
+        waiting = queue_.size() + in_flight_;
+        stats_.queue_lines = waiting;
+    }
+    wake_.notify_all();
+    if (first_drop) {
+        logger_->warn("InfluxDB: queue full ({} lines), dropping the oldest lines", waiting);
+    }
+}
+
+void InfluxSink::stop(milliseconds drain_timeout) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+        drain_deadline_ = Clock::now() + drain_timeout;
+    }
+    wake_.notify_all();
+    if (!thread_.joinable()) {
+        return;
+    }
+    {
+        // A request begun before stop() may outlast the drain deadline: cut it there.
+        std::unique_lock lock(mutex_);
+        if (!wake_.wait_until(lock, drain_deadline_, [this] { return finished_; })) {
+            connection_->cancel();
+        }
+    }
+    thread_.join();
+}
+
+void InfluxSink::update_gauge() {
+    stats_.queue_lines = queue_.size() + in_flight_;
+}
+
+std::vector<std::string> InfluxSink::take_batch() {
+    std::vector<std::string> batch;
+    const std::size_t count = std::min(queue_.size(), config_.batch_lines);
+    batch.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+    }
+    in_flight_ = count;
+    update_gauge();
+    return batch;
+}
+
+void InfluxSink::requeue(std::vector<std::string>&& batch) {
+    std::lock_guard lock(mutex_);
+    // Oldest first again; the cap held while they were in flight, so nothing to drop.
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+        queue_.push_front(std::move(*it));
+    }
+    if (!batch.empty()) {
+        first_queued_ = Clock::now() - config_.flush_interval;
+    }
+    in_flight_ = 0;
+    update_gauge();
+}
+
+bool InfluxSink::wait_backoff(milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    const bool was_stopping = stopping_;
+    auto until = Clock::now() + delay;
+    if (stopping_) {
+        until = std::min(until, drain_deadline_);
+    }
+    // Wakes early only when stop() is called (to drain at once).
+    wake_.wait_until(lock, until, [&] { return stopping_ != was_stopping; });
+    return !stopping_ || Clock::now() < drain_deadline_;
+}
+
+void InfluxSink::run() {
+    try {
+        milliseconds backoff = config_.retry_min;
+        while (true) {
+            std::vector<std::string> batch;
+            {
+                std::unique_lock lock(mutex_);
+                while (true) {
+                    const auto now = Clock::now();
+                    if (stopping_ && (queue_.empty() || now >= drain_deadline_)) {
+                        break;
+                    }
+                    if (!queue_.empty() && (stopping_ || queue_.size() >= config_.batch_lines ||
+                                            now >= first_queued_ + config_.flush_interval)) {
+                        break;
+                    }
+                    if (queue_.empty()) {
+                        wake_.wait(lock);
+                    } else {
+                        wake_.wait_until(lock, first_queued_ + config_.flush_interval);
+                    }
+                }
+                if (queue_.empty() || (stopping_ && Clock::now() >= drain_deadline_)) {
+                    break;
+                }
+                batch = take_batch();
+            }
+            milliseconds retry_after{0};
+            const Outcome outcome = send(batch, retry_after);
+            if (outcome == Outcome::done) {
+                std::lock_guard lock(mutex_);
+                in_flight_ = 0;
+                update_gauge();
+                backoff = config_.retry_min;
+                continue;
+            }
+            requeue(std::move(batch));
+            if (outcome == Outcome::resend) {
+                continue;
+            }
+            const milliseconds delay = outcome == Outcome::config_error
+                                           ? config_.retry_max
+                                           : std::max(backoff, retry_after);
+            backoff = std::min(backoff * 2, config_.retry_max);
+            if (!wait_backoff(delay)) {
+                break;
+            }
+        }
+    } catch (const std::exception& e) {
+        logger_->critical("InfluxDB writer stopped: {}", e.what());
+    } catch (...) {
+        logger_->critical("InfluxDB writer stopped: unknown exception");
+    }
+    std::size_t left = 0;
+    {
+        std::lock_guard lock(mutex_);
+        finished_ = true;
+        left = queue_.size() + in_flight_;
+    }
+    wake_.notify_all();
+    if (left > 0) {
+        logger_->warn("InfluxDB: stopped with {} lines not written", left);
+    }
+}
+
+InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, milliseconds& retry_after) {
+    std::string body;
+    std::size_t size = 0;
+    for (const auto& line : batch) {
+        size += line.size() + 1;
+    }
+    body.reserve(size);
+    for (const auto& line : batch) {
+        body += line;
+        body += '\n';
+    }
+    auto deadline = Clock::now() + config_.timeout;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            deadline = std::min(deadline, drain_deadline_);
+        }
+    }
+    const std::string authorization =
+        config_.api == config::InfluxApi::v2 ? "Token " + config_.token : std::string();
+    const HttpResult result = connection_->post(target_, std::move(body), authorization, deadline);
+    const std::size_t lines = batch.size();
+
+    auto failed = [&](const std::string& reason, bool config_error) {
+        ++stats_.failed_requests;
+        const bool was_healthy = stats_.healthy.exchange(false);
+        if (config_error) {
+            logger_->error("InfluxDB: {} (POST {}{}): check [influxdb] in the config; {} lines "
+                           "kept, retrying in {} ms",
+                           reason, config_.url, safe_target_, stats_.queue_lines.load(),
+                           config_.retry_max.count());
+        } else if (was_healthy) {
+            logger_->warn("InfluxDB: write failed: {}; {} lines kept, retrying with backoff",
+                          reason, stats_.queue_lines.load());
+        } else {
+            logger_->debug("InfluxDB: write failed again: {}", reason);
+        }
+    };
+
+    if (result.error) {
+        failed(result.error.message(), false);
+        return Outcome::retry;
+    }
+    const unsigned status = result.status;
+    const std::string reason =
+        "HTTP " + std::to_string(status) + (result.message.empty() ? "" : ": " + result.message);
+    if (status / 100 == 2) {
+        stats_.written_lines += lines;
+        if (!stats_.healthy.exchange(true)) {
+            logger_->info("InfluxDB: writes succeed again");
+        }
+        std::uint64_t dropped = 0;
+        {
+            std::lock_guard lock(mutex_);
+            if (dropping_ && queue_.size() + in_flight_ < config_.max_queue_lines) {
+                dropping_ = false;
+                dropped = std::exchange(dropped_since_log_, 0);
+            }
+        }
+        if (dropped > 0) {
+            logger_->warn("InfluxDB: {} lines were dropped while the queue was full", dropped);
+        }
+        return Outcome::done;
+    }
+    const bool missing_rp = result.message.find("retention policy not found") != std::string::npos;
+    if (status == 401 || status == 403 || status == 404 || (status == 500 && missing_rp) ||
+        status / 100 == 3 || status / 100 == 1) {
+        failed(reason, true);
+        return Outcome::config_error;
+    }
+    if (status >= 500 || status == 429) {
+        retry_after = result.retry_after;
+        failed(reason, false);
+        return Outcome::retry;
+    }
+
+    // Any other 4xx: the server refused (some of) these lines; never send them again.
+    std::size_t rejected = lines;
+    Outcome outcome = Outcome::done;
+    if (config_.api == config::InfluxApi::v1) {
+        if (result.message.find("partial write") != std::string::npos) {
+            rejected = std::min(lines, count_occurrences(result.message, "unable to parse '") +
+                                           dropped_count(result.message));
+        }
+    } else {
+        // v2 refuses the whole batch and names the bad line(s): drop those, resend the rest.
+        std::vector<std::string> keep;
+        for (auto& line : batch) {
+            if (result.message.find("'" + line + "'") == std::string::npos) {
+                keep.push_back(std::move(line));
+            }
+        }
+        if (!keep.empty() && keep.size() < lines) {
+            rejected = lines - keep.size();
+            batch = std::move(keep);
+            outcome = Outcome::resend;
+        }
+    }
+    stats_.rejected_lines += rejected;
+    if (outcome == Outcome::done) {
+        stats_.written_lines += lines - rejected;
+        batch.clear();
+    }
+    stats_.healthy = true;
+    const auto now = Clock::now();
+    if (last_reject_log_ == Clock::time_point{} || now - last_reject_log_ >= reject_log_interval) {
+        logger_->warn("InfluxDB refused {} of {} lines (not retried{}): {}", rejected, lines,
+                      rejects_not_logged_ > 0 ? ", " + std::to_string(rejects_not_logged_) +
+                                                    " more refused lines since the last message"
+                                              : std::string(),
+                      reason);
+        last_reject_log_ = now;
+        rejects_not_logged_ = 0;
+    } else {
+        rejects_not_logged_ += rejected;
+        logger_->debug("InfluxDB refused {} of {} lines: {}", rejected, lines, reason);
+    }
+    return outcome;
+}
+
+} // namespace greenrack::sinks

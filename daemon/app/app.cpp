@@ -246,7 +246,6 @@ int run_daemon(const config::Config& config, const RunOptions& options,
     // The daemon's own counters as line protocol, every 10 s.
     std::unique_ptr<PeriodicTimer> self_lines;
     if (emit_lines) {
-        const milliseconds max_age = staleness_limit(config);
         self_lines =
             std::make_unique<PeriodicTimer>(io, milliseconds(10'000), milliseconds(0), [&] {
                 std::vector<sinks::SelfBusCounters> buses;
@@ -258,8 +257,8 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 }
                 sinks::SelfSiteCounters site;
                 const auto now = system_clock::now();
-                const auto summary = core::summarize(config, store, now, max_age);
-                site.devices_stale = static_cast<std::uint64_t>(summary.devices_offline);
+                site.devices_stale =
+                    static_cast<std::uint64_t>(sinks::stale_devices(config, store, now));
                 if (mqtt) {
                     site.mqtt_published = mqtt->stats().published.load();
                     site.mqtt_dropped = mqtt->stats().dropped.load();

@@ -1,5 +1,7 @@
 #include "tests/integration/site_harness.hpp"
 
+#include "tests/support/free_port.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <csignal>
@@ -177,6 +179,10 @@ void SiteHarness::write_config(const std::string& extra) {
     config << "[[rack]]\nid = \"r1\"\noutlets = [{ device = \"pdu-1\", from = 1, to = 12 }]\n\n"
            << "[[rack]]\nid = \"r2\"\noutlets = [{ device = \"pdu-1\", from = 13, to = 24 }]\n\n"
            << extra;
+    // Every service of a test on a free loopback port: the /metrics endpoint too.
+    if (extra.find("[prometheus]") == std::string::npos) {
+        config << "\n[prometheus]\nlisten = \"127.0.0.1:" << free_port() << "\"\n";
+    }
     config_path_ = dir() / "greenrack.toml";
     write_file(config_path_, config.str());
 }

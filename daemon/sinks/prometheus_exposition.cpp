@@ -1,5 +1,7 @@
 #include "daemon/sinks/prometheus_exposition.hpp"
 
+#include "daemon/sinks/utf8.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -28,49 +30,12 @@ bool valid_name(std::string_view name, bool colon_ok) {
     return true;
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char lead = byte(i);
-    if (lead < 0x80) {
-        return 1;
-    }
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    if ((lead & 0xE0) == 0xC0) {
-        length = 2;
-        code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-        length = 3;
-        code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-        length = 4;
-        code = lead & 0x07;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) {
-        return 0;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) {
-            return 0;
-        }
-        code = (code << 6) | (byte(i + k) & 0x3F);
-    }
-    static constexpr std::uint32_t min_code[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < min_code[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-        return 0;
-    }
-    return length;
-}
-
 // Escapes `text`; `quote` also escapes double quotes (label values).
 std::string escape(std::string_view text, bool quote) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
-        const std::size_t length = utf8_sequence(text, i);
+        const std::size_t length = utf8_sequence_length(text, i);
         if (length == 0) {
             out += "\xEF\xBF\xBD"; // U+FFFD
             ++i;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "daemon/core/accounting/accounting_types.hpp"
+#include "daemon/core/alerts/alert_types.hpp"
 #include "drivers/profiles/profile.hpp"
 
 #include <chrono>
@@ -73,6 +74,32 @@ struct PrometheusConfig {
     bool enabled = true;
     std::string listen_address = "127.0.0.1"; // loopback by default
     std::uint16_t listen_port = 9464;
+};
+
+// [alerts], [alerts.builtin.<name>] and [[alert]]: the rules of the alert engine.
+struct AlertsConfig {
+    bool enabled = true;
+    // The built-in rules (as tuned by [alerts.builtin.<name>], disabled ones included) followed
+    // by the [[alert]] rules in file order.
+    std::vector<alerts::RuleSpec> rules;
+    milliseconds cause_window{900'000}; // racks' non-green energy summed over this window
+    std::size_t cause_racks = 3;        // racks named as the cause
+    // Evaluation period when accounting is off (device rules only); with accounting the rules
+    // are evaluated once per accounting tick.
+    milliseconds device_interval{5'000};
+};
+
+// [alertmanager]: Prometheus Alertmanager API v2 (POST /api/v2/alerts).
+struct AlertmanagerConfig {
+    bool enabled = false;
+    // Every firing alert and every resolve goes to each of these (an HA pair gets both).
+    std::vector<std::string> urls{"http://127.0.0.1:9093"}; // http://host:port[/prefix]
+    milliseconds resend_interval{60'000}; // firing alerts are POSTed again this often
+    milliseconds timeout{5'000};          // per HTTP request
+    milliseconds retry_min{1'000};        // backoff after a failed POST (doubling)
+    milliseconds retry_max{60'000};
+    std::string generator_url;                 // sent as generatorURL when not empty
+    std::size_t max_pending_resolves = 10'000; // undelivered resolves kept (oldest dropped)
 };
 
 enum class BusType : std::uint8_t { tcp, rtu };
@@ -159,6 +186,8 @@ struct Config {
     AccountingConfig accounting;
     InfluxConfig influxdb;
     PrometheusConfig prometheus;
+    AlertsConfig alerts;
+    AlertmanagerConfig alertmanager;
 
     const BusConfig* find_bus(std::string_view id) const;
     const DeviceConfig* find_device(std::string_view id) const;

@@ -1,7 +1,9 @@
 // TOML config -> validated Config. Every problem is a common::ConfigError located at the
 // offending value ("file:line:column: <dotted path>: <problem>"); the reference for every option
 // is config/greenrack.toml.
+#include "daemon/config/alerts_loader.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/config/key_check.hpp"
 
 #include "drivers/common/config_error.hpp"
 #include "drivers/common/toml_reader.hpp"
@@ -96,66 +98,6 @@ std::string id_problem(std::string_view value, bool allow_dot) {
     return "invalid id " + quote(value) + ": use 1 to " + std::to_string(max_id_length) +
            " characters a-z, 0-9, '_'" + (allow_dot ? ", '-' or '.'" : " or '-'") +
            ", starting with a letter or digit";
-}
-
-// Levenshtein distance, for "did you mean" hints on misspelt keys.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] =
-                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-bool comes_before(const toml::node& a, const toml::node& b) {
-    const auto& x = a.source().begin;
-    const auto& y = b.source().begin;
-    return x.line != y.line ? x.line < y.line : x.column < y.column;
-}
-
-// Rejects the first key (in file order) that is not one of `known`, suggesting the closest known
-// key when it looks like a typo. Run before a table is read, so that a misspelt required key is
-// reported as misspelt rather than missing. (TableReader::reject_unknown_keys() runs again after
-// reading, as a check that every key present was read.)
-void check_keys(const TableReader& reader, std::initializer_list<std::string_view> known) {
-    const toml::node* first = nullptr;
-    std::string_view first_key;
-    for (const auto& [key, value] : reader.table()) {
-        if (std::find(known.begin(), known.end(), key.str()) != known.end()) {
-            continue;
-        }
-        if (first == nullptr || comes_before(value, *first)) {
-            first = &value;
-            first_key = key.str();
-        }
-    }
-    if (first == nullptr) {
-        return;
-    }
-    std::string_view best;
-    std::size_t best_distance = std::string_view::npos;
-    for (std::string_view candidate : known) {
-        const std::size_t distance = edit_distance(first_key, candidate);
-        if (distance < best_distance) {
-            best = candidate;
-            best_distance = distance;
-        }
-    }
-    const std::size_t tolerance = std::clamp<std::size_t>(first_key.size() / 4, 1, 2);
-    if (best_distance <= tolerance) {
-        reader.fail(first_key, "unknown key (did you mean " + quote(best) + "?)");
-    }
-    reader.fail(first_key, "unknown key (misspelt, or not valid here)");
 }
 
 // Problem with an MQTT broker URI, or nullopt when it is usable.
@@ -255,7 +197,7 @@ public:
         document_ = common::parse_toml_file(path_);
         const TableReader root(document_, file_, "");
         check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting",
-                          "influxdb", "prometheus"});
+                          "influxdb", "prometheus", "alerts", "alert", "alertmanager"});
 
         config_.source = path_;
         load_site(root);
@@ -267,6 +209,8 @@ public:
         load_accounting(root);
         load_influxdb(root);
         load_prometheus(root);
+        load_alerts(optional_section(root, "alerts"), table_array(root, "alert"),
+                    optional_section(root, "alertmanager"), config_);
         root.reject_unknown_keys();
         return std::move(config_);
     }

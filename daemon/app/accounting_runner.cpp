@@ -178,6 +178,9 @@ void AccountingRunner::process(std::int64_t tick_start_ms) {
         }
         emit_lines_(lines.take());
     }
+    if (observer_) {
+        observer_(tick, hour);
+    }
     last_ = std::move(tick);
 }
 

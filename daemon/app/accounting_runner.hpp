@@ -31,6 +31,12 @@ public:
                      std::shared_ptr<spdlog::logger> logger);
     ~AccountingRunner();
 
+    // Called after each tick is published (the alert engine evaluates there); hour_so_far is the
+    // open clock-hour window, may be null.
+    using TickObserver = std::function<void(const accounting::TickResult& tick,
+                                            const accounting::Rollup* hour_so_far)>;
+    void set_tick_observer(TickObserver observer) { observer_ = std::move(observer); }
+
     void start();
     void add(const core::DeviceReading& reading);
     void stop(); // persists the state
@@ -52,6 +58,7 @@ private:
     std::string topic_base_;
     Publish publish_;
     EmitLines emit_lines_;
+    TickObserver observer_;
     std::shared_ptr<spdlog::logger> logger_;
     accounting::Engine engine_;
     core::SiteModel site_;

@@ -1,10 +1,12 @@
 #include "daemon/app/app.hpp"
 
 #include "daemon/app/accounting_runner.hpp"
+#include "daemon/app/alert_runner.hpp"
 #include "daemon/app/poller.hpp"
 #include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
 #include "daemon/core/site_summary.hpp"
+#include "daemon/sinks/alertmanager_sink.hpp"
 #include "daemon/sinks/device_json.hpp"
 #include "daemon/sinks/influx_lines.hpp"
 #include "daemon/sinks/influx_sink.hpp"
@@ -85,6 +87,10 @@ private:
     std::function<void()> action_;
 };
 
+std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 } // namespace
 
 int run_daemon(const config::Config& config, const RunOptions& options,
@@ -153,6 +159,42 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             emit_lines, loggers.make("accounting"));
     }
 
+    std::unique_ptr<sinks::AlertmanagerSink> alertmanager;
+    if (config.alerts.enabled && config.alertmanager.enabled) {
+        alertmanager = std::make_unique<sinks::AlertmanagerSink>(config.alertmanager,
+                                                                 loggers.make("alertmanager"));
+        alertmanager->start();
+    }
+    std::unique_ptr<AlertRunner> alert_runner;
+    if (config.alerts.enabled) {
+        alert_runner = std::make_unique<AlertRunner>(
+            config, base,
+            [&](const std::string& topic, std::string payload, bool retain) {
+                if (mqtt) {
+                    mqtt->publish(topic, std::move(payload), retain);
+                }
+            },
+            emit_lines,
+            [&](sinks::AmAlert alert, bool resolved) {
+                if (!alertmanager) {
+                    return;
+                }
+                if (resolved) {
+                    alertmanager->resolve(std::move(alert));
+                } else {
+                    alertmanager->fire(std::move(alert));
+                }
+            },
+            loggers.make("alerts"));
+        alert_runner->start(unix_now_ms());
+        if (balance) {
+            balance->set_tick_observer(
+                [&](const accounting::TickResult& tick, const accounting::Rollup* hour) {
+                    alert_runner->on_tick(tick, hour, unix_now_ms());
+                });
+        }
+    }
+
     Poller poller(
         config, io.get_executor(), loggers.make("modbus"), [&](core::DeviceReading&& reading) {
             const auto& device = config.devices[reading.device];
@@ -164,6 +206,9 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             poll_histograms.observe(reading.device, reading.duration);
             if (balance) {
                 balance->add(reading);
+            }
+            if (alert_runner) {
+                alert_runner->add(reading);
             }
             if (emit_lines) {
                 sinks::LineBuilder lines;
@@ -234,6 +279,15 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                     input.influx = &influx->stats();
                 }
                 input.poll_histograms = &poll_histograms;
+                std::vector<alerts::AlertStatus> alert_statuses;
+                if (alert_runner) {
+                    alert_statuses = alert_runner->statuses();
+                    input.alerts = &alert_statuses;
+                    input.alert_transitions = &alert_runner->counters().transitions;
+                }
+                if (alertmanager) {
+                    input.alertmanager = &alertmanager->stats();
+                }
                 input.version = version_string;
                 input.now = system_clock::now();
                 return sinks::render_metrics(input);
@@ -241,6 +295,14 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             [&] { return sinks::device_health_problem(config, store, system_clock::now()); },
             loggers.make("prometheus"));
         prometheus->start();
+    }
+
+    // Without accounting the device rules run on their own timer.
+    std::unique_ptr<PeriodicTimer> device_alerts;
+    if (alert_runner && !balance) {
+        device_alerts =
+            std::make_unique<PeriodicTimer>(io, config.alerts.device_interval, milliseconds(0),
+                                            [&] { alert_runner->on_devices(unix_now_ms()); });
     }
 
     // The daemon's own counters as line protocol, every 10 s.
@@ -296,8 +358,17 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             if (prometheus) {
                 prometheus->stop();
             }
+            if (device_alerts) {
+                device_alerts->cancel();
+            }
             if (balance) {
                 balance->stop();
+            }
+            if (alert_runner) {
+                alert_runner->stop();
+            }
+            if (alertmanager) {
+                alertmanager->stop(milliseconds(3000));
             }
             if (influx) {
                 influx->stop(milliseconds(5000));

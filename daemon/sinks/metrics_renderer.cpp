@@ -59,6 +59,11 @@ constexpr std::string_view mqtt_messages = "greenrack_self_mqtt_messages_total";
 constexpr std::string_view influx_queue = "greenrack_self_influx_queue_lines";
 constexpr std::string_view influx_lines = "greenrack_self_influx_lines_total";
 constexpr std::string_view build_info = "greenrack_self_build_info";
+constexpr std::string_view alerts_name = "greenrack_alerts";
+constexpr std::string_view alert_transitions = "greenrack_alert_transitions_total";
+constexpr std::string_view am_posts = "greenrack_self_alertmanager_posts_total";
+constexpr std::string_view am_alerts = "greenrack_self_alertmanager_alerts_total";
+constexpr std::string_view am_firing = "greenrack_self_alertmanager_firing";
 
 void declare_all(ExpositionWriter& out) {
     using T = MetricType;
@@ -113,6 +118,16 @@ void declare_all(ExpositionWriter& out) {
     out.declare(influx_lines, T::counter,
                 "Line-protocol lines written, rejected (4xx) or dropped (queue full).");
     out.declare(build_info, T::gauge, "Always 1; the greenrackd version as a label.");
+    out.declare(alerts_name, T::gauge,
+                "1 for every pending or firing alert (like Prometheus' ALERTS), by rule "
+                "(alertname), subject and state (alertstate).");
+    out.declare(alert_transitions, T::counter,
+                "Alert transitions since start-up by rule and the state entered.");
+    out.declare(am_posts, T::counter, "POSTs to Alertmanager by result (ok, failed).");
+    out.declare(am_alerts, T::counter,
+                "Alerts delivered to Alertmanager (sent), refused with 4xx (rejected) or dropped "
+                "from a full resolve queue (dropped).");
+    out.declare(am_firing, T::gauge, "Firing alerts being re-sent to Alertmanager.");
 }
 
 class Renderer {
@@ -137,6 +152,9 @@ public:
         }
         if (in_.samples != nullptr) {
             devices();
+        }
+        if (in_.alerts != nullptr) {
+            alerts(*in_.alerts);
         }
         self();
         return out_.text();
@@ -304,6 +322,28 @@ private:
         }
     }
 
+    void alerts(const std::vector<alerts::AlertStatus>& statuses) {
+        for (const auto& status : statuses) {
+            if (status.state != alerts::AlertState::pending &&
+                status.state != alerts::AlertState::firing) {
+                continue;
+            }
+            add(alerts_name,
+                {{"alertname", status.rule},
+                 {"scope", std::string(alerts::to_string(status.scope))},
+                 {"subject", status.subject},
+                 {"severity", status.severity},
+                 {"alertstate", std::string(alerts::to_string(status.state))}},
+                1.0);
+        }
+        if (in_.alert_transitions != nullptr) {
+            for (const auto& [key, count] : *in_.alert_transitions) {
+                add(alert_transitions, {{"alertname", key.first}, {"to", key.second}},
+                    static_cast<double>(count));
+            }
+        }
+    }
+
     void self() {
         for (const auto& bus : in_.buses) {
             if (bus.stats == nullptr) {
@@ -328,6 +368,15 @@ private:
             add(influx_lines, {{"result", "written"}}, as_double(in_.influx->written_lines));
             add(influx_lines, {{"result", "rejected"}}, as_double(in_.influx->rejected_lines));
             add(influx_lines, {{"result", "dropped"}}, as_double(in_.influx->dropped_lines));
+        }
+        if (in_.alertmanager != nullptr) {
+            const auto& am = *in_.alertmanager;
+            add(am_posts, {{"result", "ok"}}, as_double(am.posts_ok));
+            add(am_posts, {{"result", "failed"}}, as_double(am.posts_failed));
+            add(am_alerts, {{"result", "sent"}}, as_double(am.alerts_sent));
+            add(am_alerts, {{"result", "rejected"}}, as_double(am.alerts_rejected));
+            add(am_alerts, {{"result", "dropped"}}, as_double(am.resolves_dropped));
+            add(am_firing, {}, as_double(am.firing));
         }
         add(build_info, {{"version", std::string(in_.version)}}, 1.0);
     }

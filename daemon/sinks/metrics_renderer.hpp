@@ -2,14 +2,17 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/core/accounting/accounting_types.hpp"
+#include "daemon/core/alerts/alert_types.hpp"
 #include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
+#include "daemon/sinks/alertmanager_stats.hpp"
 #include "daemon/sinks/influx_stats.hpp"
 #include "daemon/sinks/mqtt_sink.hpp"
 #include "drivers/modbus/bus_worker.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +39,13 @@ struct MetricsInput {
     bool mqtt_connected = false;
     const InfluxStats* influx = nullptr; // null when InfluxDB is disabled
     const core::PollHistograms* poll_histograms = nullptr;
-    std::string_view version; // greenrack::version_string
+    // Alerts: every (rule, subject) the engine tracks (pending and firing become
+    // greenrack_alerts samples) and the transitions so far by (rule, new state); null without
+    // alerting.
+    const std::vector<alerts::AlertStatus>* alerts = nullptr;
+    const std::map<std::pair<std::string, std::string>, std::uint64_t>* alert_transitions = nullptr;
+    const AlertmanagerStats* alertmanager = nullptr; // null when Alertmanager is disabled
+    std::string_view version;                        // greenrack::version_string
     std::chrono::system_clock::time_point now;
 };
 

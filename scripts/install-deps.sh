@@ -9,7 +9,7 @@ packages=(
     libssl-dev libspdlog-dev libfmt-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
     libsystemd-dev
     mosquitto mosquitto-clients socat python3 curl
-    influxdb influxdb-client prometheus
+    influxdb influxdb-client prometheus prometheus-alertmanager
 )
 
 missing=()

@@ -251,4 +251,9 @@ std::size_t MqttRecorder::received(const std::string& topic) {
     return messages_[topic].size();
 }
 
+std::vector<std::string> MqttRecorder::messages(const std::string& topic) {
+    drain(std::chrono::milliseconds(0));
+    return messages_[topic];
+}
+
 } // namespace greenrack::test

@@ -58,6 +58,8 @@ public:
                                         const std::function<bool(const std::string&)>& accept,
                                         std::chrono::milliseconds timeout);
     std::size_t received(const std::string& topic);
+    // Every message received on `topic` so far, oldest first.
+    std::vector<std::string> messages(const std::string& topic);
 
 private:
     void drain(std::chrono::milliseconds timeout);

@@ -84,8 +84,13 @@ int main(int argc, char** argv) {
 
     if (vm.count("check-config") != 0U) {
         std::size_t racks = config.racks.size();
+        std::size_t active_rules = 0;
+        for (const auto& rule : config.alerts.rules) {
+            active_rules += config.alerts.enabled && rule.enabled ? 1 : 0;
+        }
         std::cout << path << ": ok: site " << config.site.id << ", " << config.devices.size()
-                  << " devices on " << config.buses.size() << " buses, " << racks << " racks\n";
+                  << " devices on " << config.buses.size() << " buses, " << racks << " racks, "
+                  << active_rules << " alert rules\n";
         return 0;
     }
 

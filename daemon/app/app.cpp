@@ -236,6 +236,17 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             if (const auto* tick = balance ? balance->last_tick() : nullptr) {
                 line += " | " + core::format_balance(*tick);
             }
+            if (alert_runner) {
+                std::string firing;
+                std::size_t count = 0;
+                for (const auto& status : alert_runner->statuses()) {
+                    if (status.state == alerts::AlertState::firing) {
+                        firing += (count++ == 0 ? " " : ", ") + status.rule + "/" + status.subject;
+                    }
+                }
+                line += count == 0 ? " | no alerts"
+                                   : " | " + std::to_string(count) + " firing:" + firing;
+            }
             if (mqtt) {
                 line += mqtt->connected() ? " | mqtt up" : " | mqtt down";
                 line += ", " + std::to_string(mqtt->stats().published.load()) + " sent";

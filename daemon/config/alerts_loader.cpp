@@ -145,7 +145,7 @@ void load_alertmanager(const TableReader& section, AlertmanagerConfig& out) {
             const auto rest = std::string_view(url).substr(std::min(url.size(), scheme.size()));
             const auto colon = rest.find(':');
             if (url.rfind(scheme, 0) != 0 || colon == std::string_view::npos || colon == 0 ||
-                colon + 1 >= rest.size() ||
+                url.find_first_of("@?# ") != std::string::npos || colon + 1 >= rest.size() ||
                 rest.substr(colon + 1, rest.find('/', colon) - colon - 1)
                         .find_first_not_of("0123456789") != std::string_view::npos) {
                 throw ConfigError(where, path + ": expected http://host:port[/prefix], got " +
@@ -161,8 +161,8 @@ void load_alertmanager(const TableReader& section, AlertmanagerConfig& out) {
         }
     }
     using std::chrono::milliseconds;
-    out.resend_interval =
-        section.get_duration("resend_interval", out.resend_interval, milliseconds(100), hours(1));
+    out.resend_interval = section.get_duration("resend_interval", out.resend_interval,
+                                               milliseconds(100), std::chrono::minutes(4));
     out.timeout = section.get_duration("timeout", out.timeout, milliseconds(100), hours(1));
     out.retry_min = section.get_duration("retry_min", out.retry_min, milliseconds(10), hours(1));
     out.retry_max = section.get_duration("retry_max", out.retry_max, milliseconds(10), hours(1));

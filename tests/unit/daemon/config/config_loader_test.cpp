@@ -104,6 +104,17 @@ TEST_CASE("the reference config loads and describes the example site", "[config]
     CHECK(config.daemon.profile_dirs[0] == source_dir() / "config" / "profiles");
     CHECK(config.daemon.profile_dirs[1] == fs::path("/usr/share/greenrack/profiles"));
 
+    // Alerts: the seven built-in rules (one tuned with its defaults) and the example rule.
+    CHECK(config.alerts.enabled);
+    REQUIRE(config.alerts.rules.size() == 8);
+    CHECK(config.alerts.rules[0].name == "rack_nongreen");
+    CHECK(config.alerts.rules[0].condition.threshold == 500.0);
+    const auto& custom = config.alerts.rules.back();
+    CHECK(custom.name == "rack_r01_on_grid");
+    CHECK(custom.subjects == std::vector<std::string>{"r01"});
+    CHECK(custom.labels.at("team") == "dc-ops");
+    CHECK_FALSE(config.alertmanager.enabled);
+
     CHECK(config.mqtt.enabled);
     CHECK(config.mqtt.uri == "tcp://127.0.0.1:1883");
     CHECK(config.mqtt.client_id == "greenrackd-example");

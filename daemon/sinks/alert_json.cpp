@@ -122,7 +122,7 @@ void append_alert_line(LineBuilder& out, std::string_view site, const alerts::Al
         .tag("scope", alerts::to_string(status.scope))
         .tag("severity", status.severity);
     out.field_string("state", alerts::to_string(event.to));
-    out.field_string("from", alerts::to_string(event.from));
+    out.field_string("from_state", alerts::to_string(event.from));
     if (status.value) {
         out.field_float("value", *status.value);
     }

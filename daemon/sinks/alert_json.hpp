@@ -21,7 +21,7 @@ std::string encode_alert_state(const alerts::AlertStatus& status, std::int64_t t
 std::string encode_alert_event(const alerts::AlertEvent& event);
 
 // Influx measurement `alert`: one line per transition, tags site, rule, subject, scope,
-// severity; fields state, from, value, threshold, summary.
+// severity; fields state, from_state, value, threshold, summary.
 void append_alert_line(LineBuilder& out, std::string_view site, const alerts::AlertEvent& event);
 
 } // namespace greenrack::sinks

@@ -55,7 +55,7 @@ TEST_CASE("published coverage, rack non-green power and hourly CFE match the phy
     TempDir dir("greenrack-acct");
     MosquittoBroker broker(dir.path());
     const std::string sim_start = "2026-06-21T04:30:00Z";
-    write_file(dir.path() / "site.sim.toml", R"([sim]
+    ScriptedSite site(dir.path(), "acct", broker.uri(), R"([sim]
 seed = 11
 start = ")" + sim_start + R"("
 speed = 1.0
@@ -112,52 +112,14 @@ kind = "cloud"
 at = "20s"
 duration = "20s"
 factor = 0.25
-)");
-    const auto snapshot_path = dir.path() / "snapshot.json";
-    Process sim(GREENRACK_SIM_BIN,
-                {"--scenario", (dir.path() / "site.sim.toml").string(), "--profiles",
-                 std::string(GREENRACK_SOURCE_DIR) + "/config/profiles", "--snapshot",
-                 snapshot_path.string(), "--ready-file", (dir.path() / "sim.ready").string()},
-                dir.path(), "sim");
-    REQUIRE(wait_until([&] { return std::filesystem::exists(dir.path() / "sim.ready"); }, 15s));
-    const auto port =
-        json::parse(read_file(dir.path() / "sim.ready"))["listeners"]["site"].get<int>();
-
-    std::string config = R"([site]
-id = "acct"
-[daemon]
-state_directory = "state"
-profile_dirs = [")" + std::string(GREENRACK_SOURCE_DIR) +
-                         R"(/config/profiles"]
-[mqtt]
-uri = ")" + broker.uri() +
-                         R"("
-[[bus]]
-id = "site"
-host = "127.0.0.1"
-port = )" + std::to_string(port) +
-                         R"(
-[accounting]
-tick = "1s"
-publish_delay = "1500ms"
-)";
-    const char* devices[][3] = {{"pdu-1", "1", "rack_pdu_px3_24"},
-                                {"pv-1", "2", "pv_sunspec_103"},
-                                {"battery-1", "3", "battery_generic"},
-                                {"grid-meter", "4", "meter_grid_4q"},
-                                {"facility-meter", "5", "meter_facility_umg604"}};
-    for (const auto& d : devices) {
-        config += std::string("[[device]]\nid = \"") + d[0] +
-                  "\"\nbus = \"site\"\nunit_id = " + d[1] + "\nprofile = \"" + d[2] +
-                  "\"\npoll_interval = \"500ms\"\n";
-    }
-    config += "[[rack]]\nid = \"a\"\noutlets = [{ device = \"pdu-1\", from = 1, to = 12 }]\n"
-              "[[rack]]\nid = \"b\"\noutlets = [{ device = \"pdu-1\", from = 13, to = 24 }]\n";
-    write_file(dir.path() / "greenrack.toml", config);
+)",
+                      "[accounting]\ntick = \"1s\"\npublish_delay = \"1500ms\"\n");
+    const auto snapshot_path = site.snapshot_path();
+    Process& sim = site.sim();
 
     MqttRecorder mqtt(broker.uri(), site_prefix + "#");
-    Process daemon(GREENRACKD_BIN, {"--config", (dir.path() / "greenrack.toml").string()},
-                   dir.path(), "greenrackd");
+    auto daemon_process = site.start_daemon();
+    Process& daemon = *daemon_process;
 
     // Record the simulator's ground truth for every physics step, and where its clock sits
     // against the wall clock (sim start in wall ms: the earliest "read time - sim elapsed").

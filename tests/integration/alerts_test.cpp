@@ -52,7 +52,7 @@ TEST_CASE("a cloud drains the battery, then the site alert fires naming the rack
     // (60 Wh, empty) may not charge for the first 6 s, so the daemon sees it empty and every
     // watt-hour it stores afterwards is green; it fills in ~12 s, the cloud comes at 22 s, the
     // battery covers the load for ~12 s, then the grid does until the cloud ends at 52 s.
-    write_file(dir.path() / "site.sim.toml", R"([sim]
+    ScriptedSite site(dir.path(), "cloud", broker.uri(), R"([sim]
 seed = 5
 start = "2026-06-21T04:30:00Z"
 speed = 1.0
@@ -118,40 +118,14 @@ kind = "cloud"
 at = "30s"
 duration = "30s"
 factor = 0
-)");
-    const auto snapshot_path = dir.path() / "snapshot.json";
-    Process sim(GREENRACK_SIM_BIN,
-                {"--scenario", (dir.path() / "site.sim.toml").string(), "--profiles",
-                 std::string(GREENRACK_SOURCE_DIR) + "/config/profiles", "--snapshot",
-                 snapshot_path.string(), "--ready-file", (dir.path() / "sim.ready").string()},
-                dir.path(), "sim");
-    REQUIRE(wait_until([&] { return std::filesystem::exists(dir.path() / "sim.ready"); }, 15s));
-    const auto port =
-        json::parse(read_file(dir.path() / "sim.ready"))["listeners"]["site"].get<int>();
-
-    std::string config = R"([site]
-id = "cloud"
-[daemon]
-state_directory = "state"
-profile_dirs = [")" + std::string(GREENRACK_SOURCE_DIR) +
-                         R"(/config/profiles"]
-[mqtt]
-uri = ")" + broker.uri() +
-                         R"("
-[prometheus]
-enabled = false
-[[bus]]
-id = "site"
-host = "127.0.0.1"
-port = )" + std::to_string(port) +
-                         R"(
-[accounting]
+)",
+                      R"([accounting]
 tick = "1s"
 publish_delay = "1500ms"
 [alertmanager]
 enabled = true
 urls = [")" + alertmanager.url() +
-                         R"("]
+                          R"("]
 resend_interval = "5s"
 [alerts]
 cause_window = "1m"
@@ -160,26 +134,10 @@ threshold = 3000
 clear_threshold = 1000
 for = "5s"
 clear_for = "2s"
-)";
-    const char* devices[][3] = {{"pdu-1", "1", "rack_pdu_px3_24"},
-                                {"pv-1", "2", "pv_sunspec_103"},
-                                {"battery-1", "3", "battery_generic"},
-                                {"grid-meter", "4", "meter_grid_4q"},
-                                {"facility-meter", "5", "meter_facility_umg604"}};
-    for (const auto& d : devices) {
-        config += std::string("[[device]]\nid = \"") + d[0] +
-                  "\"\nbus = \"site\"\nunit_id = " + d[1] + "\nprofile = \"" + d[2] +
-                  "\"\npoll_interval = \"500ms\"\n";
-    }
-    config += "[[rack]]\nid = \"a\"\noutlets = [{ device = \"pdu-1\", from = 1, to = 12 }]\n"
-              "[[rack]]\nid = \"b\"\noutlets = [{ device = \"pdu-1\", from = 13, to = 24 }]\n";
-    write_file(dir.path() / "greenrack.toml", config);
+)");
 
     MqttRecorder mqtt(broker.uri(), prefix + "#");
-    auto daemon = std::make_unique<Process>(
-        GREENRACKD_BIN,
-        std::vector<std::string>{"--config", (dir.path() / "greenrack.toml").string()}, dir.path(),
-        "greenrackd");
+    auto daemon = site.start_daemon();
 
     // Firing: the event arrives within the cloud (at ~40 s of sim time).
     auto is_firing = [](const std::string& payload) {
@@ -214,10 +172,7 @@ clear_for = "2s"
 
     // Restart while firing: the state is persisted, so no second firing event follows.
     daemon->stop(SIGTERM, 10s);
-    daemon = std::make_unique<Process>(
-        GREENRACKD_BIN,
-        std::vector<std::string>{"--config", (dir.path() / "greenrack.toml").string()}, dir.path(),
-        "greenrackd");
+    daemon = site.start_daemon();
 
     auto is_resolved = [](const std::string& payload) {
         auto event = json::parse(payload);

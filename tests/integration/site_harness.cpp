@@ -144,6 +144,52 @@ SiteHarness::SiteHarness(std::vector<std::string> extra_sim_args) : dir_("greenr
 
 SiteHarness::~SiteHarness() = default;
 
+ScriptedSite::ScriptedSite(const std::filesystem::path& dir, const std::string& site_id,
+                           const std::string& broker_uri, const std::string& scenario,
+                           const std::string& extra_config)
+    : dir_(dir) {
+    write_file(dir_ / "site.sim.toml", scenario);
+    sim_ = std::make_unique<Process>(
+        GREENRACK_SIM_BIN,
+        std::vector<std::string>{"--scenario", (dir_ / "site.sim.toml").string(), "--profiles",
+                                 source_dir + "/config/profiles", "--snapshot",
+                                 snapshot_path().string(), "--ready-file",
+                                 (dir_ / "sim.ready").string()},
+        dir_, "sim");
+    if (!wait_until([&] { return std::filesystem::exists(dir_ / "sim.ready"); },
+                    std::chrono::seconds(15))) {
+        throw std::runtime_error("greenrack-sim did not become ready: " + sim_->err());
+    }
+    const auto port =
+        nlohmann::json::parse(read_file(dir_ / "sim.ready"))["listeners"]["site"].get<int>();
+    std::ostringstream config;
+    config << "[site]\nid = \"" << site_id << "\"\n"
+           << "[daemon]\nstate_directory = \"state\"\nprofile_dirs = [\"" << source_dir
+           << "/config/profiles\"]\n"
+           << "[mqtt]\nuri = \"" << broker_uri << "\"\n"
+           << "[prometheus]\nlisten = \"127.0.0.1:" << free_port() << "\"\n"
+           << "[[bus]]\nid = \"site\"\nhost = \"127.0.0.1\"\nport = " << port << "\n";
+    const char* devices[][3] = {{"pdu-1", "1", "rack_pdu_px3_24"},
+                                {"pv-1", "2", "pv_sunspec_103"},
+                                {"battery-1", "3", "battery_generic"},
+                                {"grid-meter", "4", "meter_grid_4q"},
+                                {"facility-meter", "5", "meter_facility_umg604"}};
+    for (const auto& d : devices) {
+        config << "[[device]]\nid = \"" << d[0] << "\"\nbus = \"site\"\nunit_id = " << d[1]
+               << "\nprofile = \"" << d[2] << "\"\npoll_interval = \"500ms\"\n";
+    }
+    config << "[[rack]]\nid = \"a\"\noutlets = [{ device = \"pdu-1\", from = 1, to = 12 }]\n"
+           << "[[rack]]\nid = \"b\"\noutlets = [{ device = \"pdu-1\", from = 13, to = 24 }]\n"
+           << extra_config;
+    write_file(config_path(), config.str());
+}
+
+std::unique_ptr<Process> ScriptedSite::start_daemon() const {
+    return std::make_unique<Process>(GREENRACKD_BIN,
+                                     std::vector<std::string>{"--config", config_path().string()},
+                                     dir_, "greenrackd");
+}
+
 nlohmann::json SiteHarness::snapshot() const {
     return nlohmann::json::parse(read_file(snapshot_path()));
 }

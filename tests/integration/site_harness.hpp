@@ -39,6 +39,27 @@ private:
     std::filesystem::path config_path_;
 };
 
+// A scripted site for scenario tests: greenrack-sim on `scenario` (written to
+// <dir>/site.sim.toml, one listener named "site"), started and ready, and the matching daemon
+// config in <dir>/greenrack.toml: the five plant devices of scripted_site_devices on that
+// listener polled every 500 ms, racks "a" (outlets 1-12 of pdu-1) and "b" (13-24), /metrics on a
+// free port, `extra` appended.
+class ScriptedSite {
+public:
+    ScriptedSite(const std::filesystem::path& dir, const std::string& site_id,
+                 const std::string& broker_uri, const std::string& scenario,
+                 const std::string& extra_config);
+
+    Process& sim() { return *sim_; }
+    std::filesystem::path snapshot_path() const { return dir_ / "snapshot.json"; }
+    std::filesystem::path config_path() const { return dir_ / "greenrack.toml"; }
+    std::unique_ptr<Process> start_daemon() const;
+
+private:
+    std::filesystem::path dir_;
+    std::unique_ptr<Process> sim_;
+};
+
 // Checks (with Catch assertions) that a published device state carries exactly the points the
 // simulator serves for that device (one entry of the snapshot's "devices"), with equal values,
 // `missing` where a sentinel is served, and the matching overall quality.

@@ -433,6 +433,7 @@ nlohmann::json AlertEngine::save_state() const {
             {"value", s.value ? nlohmann::json(*s.value) : nlohmann::json(nullptr)},
             {"severity", s.severity},
             {"summary", s.summary},
+            {"labels", s.labels},
         };
         alerts.push_back(std::move(entry));
     }
@@ -498,8 +499,13 @@ AlertEngine::restore_state(const nlohmann::json& state, std::int64_t now_ms,
             continue;
         }
         if (s.state == AlertState::firing) {
+            // The resolve must carry the label set and severity the alert fired with, or
+            // Alertmanager would not match it.
+            s.severity = entry.value("severity", s.severity.empty() ? "warning" : s.severity);
+            if (auto labels = entry.find("labels"); labels != entry.end()) {
+                s.labels = labels->get<std::map<std::string, std::string>>();
+            }
             if (rule == nullptr) {
-                s.severity = entry.value("severity", std::string("warning"));
                 s.labels["site"] = site_id_;
                 if (s.scope == Scope::rack) {
                     s.labels["rack"] = subject;

@@ -33,7 +33,7 @@ std::vector<RuleSpec> builtin_rules() {
     rules.push_back(rule("site_nongreen", Scope::site, {"nongreen_w", Comparator::gt, 1000.0},
                          200.0, 60s, 30s, "critical",
                          "Site {subject} draws {value:.0f} W of non-green power (grid "
-                         "{grid_to_load_w:.0f} W, grid-charged battery "
+                         "{grid_to_load_w:.0f} W, non-green battery "
                          "{battery_nongreen_to_load_w:.0f} W); top racks: {cause}"));
     rules.push_back(rule("site_coverage_low", Scope::site, {"coverage", Comparator::lt, 0.9}, 0.95,
                          5min, 60s, "warning",

@@ -74,9 +74,9 @@ std::set<std::string> keys_of(const nlohmann::json& object) {
 }
 
 const std::set<std::string> status_keys{
-    "ts",        "rule",  "subject",   "scope",           "state",   "severity",
-    "since",     "active_at", "fired_at", "resolved_at",   "value",   "threshold",
-    "clear_threshold", "summary", "labels", "cause"};
+    "ts",        "rule",     "subject",     "scope", "state",     "severity",        "since",
+    "active_at", "fired_at", "resolved_at", "value", "threshold", "clear_threshold", "summary",
+    "labels",    "cause"};
 
 } // namespace
 
@@ -111,8 +111,10 @@ TEST_CASE("alert cause lists racks with energy and share, window in seconds and 
     REQUIRE(cause["racks"].is_array());
     REQUIRE(cause["racks"].size() == 2);
     // Order as given (largest first), each rack with exactly these three members.
-    CHECK(cause["racks"][0] == nlohmann::json({{"rack", "r2"}, {"nongreen_wh", 1.5}, {"share", 0.75}}));
-    CHECK(cause["racks"][1] == nlohmann::json({{"rack", "r1"}, {"nongreen_wh", 0.5}, {"share", 0.25}}));
+    CHECK(cause["racks"][0] ==
+          nlohmann::json({{"rack", "r2"}, {"nongreen_wh", 1.5}, {"share", 0.75}}));
+    CHECK(cause["racks"][1] ==
+          nlohmann::json({{"rack", "r1"}, {"nongreen_wh", 0.5}, {"share", 0.25}}));
     CHECK(cause["headroom_free_w"] == 100.0);
     CHECK(cause["headroom_total_w"].is_null()); // unknown headroom is null, not 0
     CHECK(cause["headroom_storage_w"] == 50.25);
@@ -162,16 +164,19 @@ TEST_CASE("alert state writes a non-finite value as null and empty labels as an 
 
 TEST_CASE("alert state names every scope and state as the engine spells them", "[alert_json]") {
     auto status = inactive_device_alert();
-    const std::vector<std::pair<Scope, std::string>> scopes{
-        {Scope::site, "site"}, {Scope::rack, "rack"}, {Scope::battery, "battery"},
-        {Scope::device, "device"}};
+    const std::vector<std::pair<Scope, std::string>> scopes{{Scope::site, "site"},
+                                                            {Scope::rack, "rack"},
+                                                            {Scope::battery, "battery"},
+                                                            {Scope::device, "device"}};
     for (const auto& [scope, name] : scopes) {
         status.scope = scope;
         CHECK(nlohmann::json::parse(encode_alert_state(status, publish_ms))["scope"] == name);
     }
     const std::vector<std::pair<AlertState, std::string>> states{
-        {AlertState::inactive, "inactive"}, {AlertState::pending, "pending"},
-        {AlertState::firing, "firing"}, {AlertState::resolved, "resolved"}};
+        {AlertState::inactive, "inactive"},
+        {AlertState::pending, "pending"},
+        {AlertState::firing, "firing"},
+        {AlertState::resolved, "resolved"}};
     for (const auto& [state, name] : states) {
         status.state = state;
         CHECK(nlohmann::json::parse(encode_alert_state(status, publish_ms))["state"] == name);
@@ -246,7 +251,7 @@ TEST_CASE("alert line: measurement alert, sorted tags, state/from/value/threshol
     CHECK(lines.lines() == 1);
     CHECK(lines.str() ==
           "alert,rule=site_nongreen,scope=site,severity=critical,site=demo,subject=demo "
-          "state=\"firing\",from=\"pending\",value=1500.5,threshold=1000,"
+          "state=\"firing\",from_state=\"pending\",value=1500.5,threshold=1000,"
           "summary=\"Site demo draws 1500 W of non-green power\" 1764340060123\n");
 }
 
@@ -261,19 +266,20 @@ TEST_CASE("alert line leaves out a missing value and escapes tags and the summar
     append_alert_line(lines, "demo", event);
     CHECK(lines.str() ==
           "alert,rule=device_stale,scope=device,severity=warning,site=demo,subject=pv\\ 1\\,a\\=b "
-          "state=\"resolved\",from=\"firing\",threshold=1,summary=\"say \\\"hi\\\" c:\\\\dir\" "
+          "state=\"resolved\",from_state=\"firing\",threshold=1,summary=\"say \\\"hi\\\" c:\\\\dir\" "
           "1764340060123\n");
 }
 
 TEST_CASE("alert lines of several events append to one buffer", "[alert_json][influx]") {
     LineBuilder lines;
-    const AlertEvent first{AlertState::inactive, AlertState::pending, active_ms, firing_site_alert()};
+    const AlertEvent first{AlertState::inactive, AlertState::pending, active_ms,
+                           firing_site_alert()};
     const AlertEvent second{AlertState::pending, AlertState::firing, fired_ms, firing_site_alert()};
     append_alert_line(lines, "demo", first);
     append_alert_line(lines, "demo", second);
     CHECK(lines.lines() == 2);
     CHECK(sinks::count_lines(lines.str()) == 2);
-    CHECK(lines.str().find("state=\"pending\",from=\"inactive\"") != std::string::npos);
+    CHECK(lines.str().find("state=\"pending\",from_state=\"inactive\"") != std::string::npos);
     CHECK(lines.str().find(" 1764340000000\n") != std::string::npos);
     CHECK(lines.str().ends_with(" 1764340060123\n"));
 }

@@ -566,3 +566,220 @@ TEST_CASE("device freshness is 3 poll intervals", "[metrics]") {
     CHECK_FALSE(sinks::device_up(pv, &reading, now + milliseconds(3'001)));
     CHECK_FALSE(sinks::device_up(pv, nullptr, now));
 }
+
+namespace {
+
+alerts::AlertStatus alert_status(std::string rule, std::string subject, alerts::Scope scope,
+                                 alerts::AlertState state, std::string severity) {
+    alerts::AlertStatus status;
+    status.rule = std::move(rule);
+    status.subject = std::move(subject);
+    status.scope = scope;
+    status.state = state;
+    status.severity = std::move(severity);
+    status.since_ms = 1'764'339'000'000;
+    status.value = 1500.0;
+    status.summary = "a summary with \"quotes\"\nand a line break is not a label";
+    return status;
+}
+
+// One alert in each state, and the transitions that led there.
+struct AlertInputs {
+    std::vector<alerts::AlertStatus> statuses{
+        alert_status("site_nongreen", "demo", alerts::Scope::site, alerts::AlertState::firing,
+                     "critical"),
+        alert_status("rack_nongreen", "r1", alerts::Scope::rack, alerts::AlertState::pending,
+                     "warning"),
+        alert_status("rack_nongreen", "r2", alerts::Scope::rack, alerts::AlertState::resolved,
+                     "warning"),
+        alert_status("device_stale", "pv-1", alerts::Scope::device, alerts::AlertState::inactive,
+                     "warning"),
+        alert_status("battery_green_low", "battery", alerts::Scope::battery,
+                     alerts::AlertState::firing, "info"),
+    };
+    std::map<std::pair<std::string, std::string>, std::uint64_t> transitions{
+        {{"site_nongreen", "pending"}, 2},
+        {{"site_nongreen", "firing"}, 2},
+        {{"site_nongreen", "resolved"}, 1},
+        {{"rack_nongreen", "pending"}, 2},
+        {{"rack_nongreen", "inactive"}, 3}};
+    sinks::AlertmanagerStats alertmanager;
+
+    AlertInputs() {
+        alertmanager.posts_ok = 12;
+        alertmanager.posts_failed = 3;
+        alertmanager.alerts_sent = 20;
+        alertmanager.alerts_rejected = 1;
+        alertmanager.resolves_dropped = 4;
+        alertmanager.firing = 2;
+    }
+
+    void add_to(sinks::MetricsInput& input) const {
+        input.alerts = &statuses;
+        input.alert_transitions = &transitions;
+        input.alertmanager = &alertmanager;
+    }
+};
+
+} // namespace
+
+TEST_CASE("greenrack_alerts is 1 for every pending or firing alert and absent otherwise",
+          "[metrics][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    Scrape m(sinks::render_metrics(input));
+    const std::string name = "greenrack_alerts";
+    CHECK(m.value(name, {{"alertname", "site_nongreen"},
+                         {"scope", "site"},
+                         {"subject", "demo"},
+                         {"severity", "critical"},
+                         {"alertstate", "firing"}}) == 1.0);
+    CHECK(m.value(name, {{"alertname", "rack_nongreen"},
+                         {"scope", "rack"},
+                         {"subject", "r1"},
+                         {"severity", "warning"},
+                         {"alertstate", "pending"}}) == 1.0);
+    CHECK(m.value(name, {{"alertname", "battery_green_low"},
+                         {"scope", "battery"},
+                         {"subject", "battery"},
+                         {"severity", "info"},
+                         {"alertstate", "firing"}}) == 1.0);
+    // The resolved r2 alert and the inactive device alert have no sample at all.
+    CHECK(m.count(name) == 3);
+    for (const auto& sample : m.samples()) {
+        if (sample.name == name) {
+            INFO(sample.labels.at("subject"));
+            CHECK(sample.labels.size() == 6); // site + the five alert labels, no summary or value
+            CHECK(sample.value == "1");
+        }
+    }
+}
+
+TEST_CASE("greenrack_alerts has no family at all while no alert is pending or firing",
+          "[metrics][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    for (auto& status : alerts.statuses) {
+        status.state = alerts::AlertState::inactive;
+    }
+    alerts.statuses[0].state = alerts::AlertState::resolved;
+    auto input = site.input();
+    alerts.add_to(input);
+    Scrape m(sinks::render_metrics(input));
+    CHECK(m.count("greenrack_alerts") == 0);
+    CHECK(m.text().find("# HELP greenrack_alerts ") == std::string::npos);
+    CHECK(m.count("greenrack_alert_transitions_total") == 5); // the counters stay
+}
+
+TEST_CASE("greenrack_alert_transitions_total counts transitions by alertname and state entered",
+          "[metrics][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    Scrape m(sinks::render_metrics(input));
+    const std::string name = "greenrack_alert_transitions_total";
+    CHECK(m.value(name, {{"alertname", "site_nongreen"}, {"to", "pending"}}) == 2.0);
+    CHECK(m.value(name, {{"alertname", "site_nongreen"}, {"to", "firing"}}) == 2.0);
+    CHECK(m.value(name, {{"alertname", "site_nongreen"}, {"to", "resolved"}}) == 1.0);
+    CHECK(m.value(name, {{"alertname", "rack_nongreen"}, {"to", "pending"}}) == 2.0);
+    CHECK(m.value(name, {{"alertname", "rack_nongreen"}, {"to", "inactive"}}) == 3.0);
+    CHECK(m.count(name) == 5); // one sample per (rule, state) seen, no zero samples
+    CHECK(m.text().find("# TYPE greenrack_alert_transitions_total counter\n") != std::string::npos);
+    CHECK(m.text().find("# TYPE greenrack_alerts gauge\n") != std::string::npos);
+}
+
+TEST_CASE("Alertmanager self metrics: posts and alerts by result and the firing gauge",
+          "[metrics][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    Scrape m(sinks::render_metrics(input));
+    const std::string posts = "greenrack_self_alertmanager_posts_total";
+    const std::string sent = "greenrack_self_alertmanager_alerts_total";
+    CHECK(m.value(posts, {{"result", "ok"}}) == 12.0);
+    CHECK(m.value(posts, {{"result", "failed"}}) == 3.0);
+    CHECK(m.count(posts) == 2);
+    CHECK(m.value(sent, {{"result", "sent"}}) == 20.0);
+    CHECK(m.value(sent, {{"result", "rejected"}}) == 1.0);
+    CHECK(m.value(sent, {{"result", "dropped"}}) == 4.0);
+    CHECK(m.count(sent) == 3);
+    CHECK(m.value("greenrack_self_alertmanager_firing") == 2.0);
+    CHECK(m.text().find("# TYPE greenrack_self_alertmanager_firing gauge\n") != std::string::npos);
+    CHECK(m.text().find("# TYPE greenrack_self_alertmanager_posts_total counter\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("without alerting or Alertmanager their metrics and families are left out",
+          "[metrics][alerts]") {
+    Site site;
+    Scrape m(sinks::render_metrics(site.input())); // alerts, transitions, alertmanager: null
+    for (const char* name :
+         {"greenrack_alerts", "greenrack_alert_transitions_total",
+          "greenrack_self_alertmanager_posts_total", "greenrack_self_alertmanager_alerts_total",
+          "greenrack_self_alertmanager_firing"}) {
+        INFO(name);
+        CHECK(m.count(name) == 0);
+        CHECK(m.text().find(std::string("# HELP ") + name + " ") == std::string::npos);
+    }
+
+    // Alerting on, Alertmanager off.
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    input.alertmanager = nullptr;
+    Scrape only_alerts(sinks::render_metrics(input));
+    CHECK(only_alerts.count("greenrack_alerts") == 3);
+    CHECK(only_alerts.count("greenrack_self_alertmanager_posts_total") == 0);
+    CHECK(only_alerts.count("greenrack_self_alertmanager_firing") == 0);
+}
+
+TEST_CASE("with alerts every sample carries the site label and every family has HELP and TYPE "
+          "once",
+          "[metrics][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    Scrape m(sinks::render_metrics(input));
+    for (const auto& sample : m.samples()) {
+        INFO(sample.name);
+        CHECK(sample.labels.count("site") == 1);
+    }
+    std::map<std::string, int> help;
+    std::map<std::string, int> type;
+    std::istringstream in(m.text());
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("# HELP ", 0) == 0) {
+            ++help[line.substr(7, line.find(' ', 7) - 7)];
+        } else if (line.rfind("# TYPE ", 0) == 0) {
+            ++type[line.substr(7, line.find(' ', 7) - 7)];
+        }
+    }
+    CHECK(help.size() == 33); // the 28 families without alerting plus 5 alert families
+    for (const auto& [name, n] : help) {
+        INFO(name);
+        CHECK(n == 1);
+        CHECK(type[name] == 1);
+    }
+}
+
+TEST_CASE("promtool check metrics accepts a snapshot with alerts and Alertmanager counters",
+          "[metrics][promtool][alerts]") {
+    Site site;
+    AlertInputs alerts;
+    auto input = site.input();
+    alerts.add_to(input);
+    const std::string text = sinks::render_metrics(input);
+    REQUIRE(text.find("greenrack_alerts{") != std::string::npos);
+    REQUIRE(text.find("greenrack_self_alertmanager_firing{") != std::string::npos);
+    const auto result = promtool_check(text);
+    INFO(text);
+    INFO("promtool: " << result.output);
+    CHECK(result.status == 0);
+    CHECK(result.output.empty());
+}

@@ -1,22 +1,8 @@
 #include "daemon/sinks/alertmanager_sink.hpp"
 
+#include "daemon/sinks/http_connection.hpp"
+
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-// g++ 12 with -fsanitize reports a false -Wmaybe-uninitialized in Beast 1.74's response parser
-// (boost::optional content length).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#pragma GCC diagnostic pop
-#include <cctype>
-#include <charconv>
 #include <deque>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -26,9 +12,6 @@
 
 namespace greenrack::sinks {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -66,207 +49,15 @@ std::string error_text(const std::string& body) {
     return text;
 }
 
-struct HttpResult {
-    beast::error_code error; // no response
-    unsigned status = 0;
-    std::string message; // the server's error text (non-2xx)
-};
-
-// One keep-alive HTTP/1.1 connection, used only from its sender thread. Operations are Asio
-// async operations run to completion on a private io_context, so every step has a deadline
-// (beast::tcp_stream timeouts) and cancel() can cut a request from another thread.
-class HttpConnection {
-public:
-    explicit HttpConnection(AlertmanagerEndpoint endpoint)
-        : endpoint_(std::move(endpoint)), resolver_(io_), stream_(io_) {}
-
-    HttpResult post(const std::string& body, Clock::time_point deadline) {
-        const bool reused = connected_;
-        HttpResult result = attempt(body, deadline);
-        // A kept-alive connection the server closed meanwhile fails before any answer: try
-        // once more on a fresh connection.
-        if (result.error && reused && !answered_ && Clock::now() < deadline) {
-            result = attempt(body, deadline);
-        }
-        return result;
-    }
-
-    // Thread-safe: aborts the operation in progress (or the next one).
-    void cancel() {
-        asio::post(io_, [this] { stream_.cancel(); });
-    }
-
-private:
-    template <typename Initiate> beast::error_code run(Initiate&& initiate) {
-        beast::error_code result = asio::error::operation_aborted;
-        initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
-        io_.restart();
-        io_.run();
-        return result;
-    }
-
-    void close() {
-        beast::error_code ignored;
-        stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        stream_.close();
-        buffer_.clear();
-        connected_ = false;
-    }
-
-    beast::error_code connect(Clock::time_point deadline) {
-        asio::ip::tcp::resolver::results_type endpoints;
-        beast::error_code ec = asio::error::operation_aborted;
-        resolver_.async_resolve(endpoint_.host, endpoint_.port,
-                                [&](beast::error_code e, asio::ip::tcp::resolver::results_type r) {
-                                    ec = e;
-                                    endpoints = std::move(r);
-                                });
-        io_.restart();
-        io_.run();
-        if (ec) {
-            return ec;
-        }
-        stream_.expires_at(deadline);
-        ec = run([&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
-        if (ec) {
-            close();
-            return ec;
-        }
-        beast::error_code ignored;
-        stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-        connected_ = true;
-        return {};
-    }
-
-    HttpResult attempt(const std::string& body, Clock::time_point deadline) {
-        HttpResult result;
-        answered_ = false;
-        if (!connected_) {
-            if (auto ec = connect(deadline)) {
-                result.error = ec;
-                return result;
-            }
-        }
-        http::request<http::string_body> request{http::verb::post, endpoint_.target, 11};
-        request.set(http::field::host, endpoint_.authority);
-        request.set(http::field::user_agent, "greenrackd");
-        request.set(http::field::content_type, "application/json");
-        request.keep_alive(true);
-        request.body() = body;
-        request.prepare_payload();
-
-        stream_.expires_at(deadline);
-        result.error =
-            run([&](auto handler) { http::async_write(stream_, request, std::move(handler)); });
-        if (result.error) {
-            close();
-            return result;
-        }
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(1U << 20U);
-        stream_.expires_at(deadline);
-        result.error = run(
-            [&](auto handler) { http::async_read(stream_, buffer_, parser, std::move(handler)); });
-        answered_ = parser.got_some();
-        if (result.error) {
-            close();
-            return result;
-        }
-        const auto& response = parser.get();
-        result.status = response.result_int();
-        if (result.status / 100 != 2) {
-            result.message = error_text(response.body());
-        }
-        if (!response.keep_alive()) {
-            close();
-        }
-        return result;
-    }
-
-    AlertmanagerEndpoint endpoint_;
-    asio::io_context io_;
-    asio::ip::tcp::resolver resolver_;
-    beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
-    bool connected_ = false;
-    bool answered_ = false;
-};
-
-bool valid_port(std::string_view port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    return !port.empty() && ec == std::errc() && end == port.data() + port.size() && value >= 1 &&
-           value <= 65535;
-}
-
 } // namespace
 
 AlertmanagerEndpoint parse_alertmanager_url(std::string_view url) {
-    auto lower_starts_with = [&](std::string_view prefix) {
-        if (url.size() < prefix.size()) {
-            return false;
-        }
-        return std::equal(prefix.begin(), prefix.end(), url.begin(), [](char a, char b) {
-            return a == static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
-        });
-    };
-    if (lower_starts_with("https://")) {
-        throw bad_url(url, "https is not supported yet (TLS is a later issue): use http://, or a "
-                           "local TLS-terminating proxy");
+    auto parsed = parse_http_url(url, "80");
+    if (const auto* why = std::get_if<std::string>(&parsed)) {
+        throw bad_url(url, *why);
     }
-    if (!lower_starts_with("http://")) {
-        throw bad_url(url, "must start with http://");
-    }
-    for (char c : url) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte <= 0x20 || byte >= 0x7F) {
-            throw bad_url(url, "spaces, control and non-ASCII characters are not allowed");
-        }
-    }
-    std::string_view rest = url.substr(7);
-    if (rest.find_first_of("?#") != std::string_view::npos) {
-        throw bad_url(url, "a query string or fragment is not allowed");
-    }
-    const auto slash = rest.find('/');
-    const std::string_view authority = rest.substr(0, slash);
-    std::string_view path =
-        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    if (authority.find('@') != std::string_view::npos) {
-        throw bad_url(url, "credentials in the URL are not supported");
-    }
-    AlertmanagerEndpoint endpoint;
-    endpoint.authority = std::string(authority);
-    std::string_view host = authority;
-    std::string_view port = "80";
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            throw bad_url(url, "unterminated IPv6 address");
-        }
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (!after.starts_with(':')) {
-                throw bad_url(url, "unexpected text after the IPv6 address");
-            }
-            port = after.substr(1);
-        }
-    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    }
-    if (host.empty()) {
-        throw bad_url(url, "no host");
-    }
-    if (!valid_port(port)) {
-        throw bad_url(url, "the port must be a number from 1 to 65535");
-    }
-    while (path.ends_with('/')) {
-        path.remove_suffix(1);
-    }
-    endpoint.host = std::string(host);
-    endpoint.port = std::string(port);
-    endpoint.target = std::string(path) + "/api/v2/alerts";
+    AlertmanagerEndpoint endpoint{std::move(std::get<HttpEndpoint>(parsed)), {}};
+    endpoint.target = endpoint.path_prefix + "/api/v2/alerts";
     return endpoint;
 }
 
@@ -277,10 +68,12 @@ struct AlertmanagerSink::Target {
     };
 
     Target(std::string url_, AlertmanagerEndpoint endpoint, milliseconds retry_min)
-        : url(std::move(url_)), connection(std::move(endpoint)), backoff(retry_min) {}
+        : url(std::move(url_)), request_target(endpoint.target), connection(std::move(endpoint)),
+          backoff(retry_min) {}
 
     const std::string url;
-    HttpConnection connection; // used by the sender thread only (and cancel())
+    const std::string request_target; // [/prefix]/api/v2/alerts
+    HttpConnection connection;        // used by the sender thread only (and cancel())
     std::thread thread;
 
     // Guarded by the sink's mutex_:
@@ -544,7 +337,8 @@ void AlertmanagerSink::run(Target& target) {
                 batch = take_batch(target);
             }
             Outcome outcome = Outcome::delivered;
-            HttpResult result;
+            HttpResponse result;
+            std::string message; // the server's error text (non-2xx)
             if (!batch.alerts.empty()) {
                 auto deadline = batch.started + config_.timeout;
                 {
@@ -553,8 +347,14 @@ void AlertmanagerSink::run(Target& target) {
                         deadline = std::min(deadline, drain_deadline_);
                     }
                 }
-                result = target.connection.post(encode_alertmanager_alerts(batch.alerts), deadline);
+                constexpr HttpField content_type{"Content-Type", "application/json"};
+                result = target.connection.post(target.request_target,
+                                                encode_alertmanager_alerts(batch.alerts),
+                                                {&content_type, 1}, 1U << 20U, deadline);
                 const unsigned status = result.status;
+                if (!result.error && status / 100 != 2) {
+                    message = error_text(result.body);
+                }
                 if (result.error || status / 100 == 5 || status == 429) {
                     outcome = Outcome::retry;
                 } else if (status / 100 != 2) {
@@ -562,10 +362,9 @@ void AlertmanagerSink::run(Target& target) {
                 }
             }
             const std::size_t count = batch.alerts.size();
-            const std::string reason =
-                result.error ? result.error.message()
-                             : "HTTP " + std::to_string(result.status) +
-                                   (result.message.empty() ? "" : ": " + result.message);
+            const std::string reason = result.error ? result.error.message()
+                                                    : "HTTP " + std::to_string(result.status) +
+                                                          (message.empty() ? "" : ": " + message);
 
             bool was_healthy = true;
             milliseconds delay{0};

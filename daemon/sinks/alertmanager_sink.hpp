@@ -3,6 +3,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/sinks/alertmanager_json.hpp"
 #include "daemon/sinks/alertmanager_stats.hpp"
+#include "daemon/sinks/http_connection.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -101,11 +102,9 @@ private:
 };
 
 // Where to POST for one configured URL (pure; exposed for tests).
-struct AlertmanagerEndpoint {
-    std::string host;      // for the resolver (IPv6 without brackets)
-    std::string port;      // "80" when the URL has none
-    std::string authority; // Host header: host[:port] as written
-    std::string target;    // request target: [/prefix]/api/v2/alerts
+// host, port ("80" when the URL has none), authority (Host header) and path_prefix.
+struct AlertmanagerEndpoint : HttpEndpoint {
+    std::string target; // request target: [/prefix]/api/v2/alerts
 };
 // "http://host[:port][/prefix][/]". Throws std::invalid_argument naming the URL for https
 // (TLS is not supported yet), other schemes, credentials, query strings, bad ports.

@@ -1,15 +1,8 @@
 #include "daemon/sinks/influx_sink.hpp"
 
+#include "daemon/sinks/http_connection.hpp"
+
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -17,9 +10,6 @@
 
 namespace greenrack::sinks {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
@@ -28,14 +18,9 @@ namespace {
 constexpr auto reject_log_interval = std::chrono::seconds(30);
 constexpr auto max_retry_after = std::chrono::hours(1);
 
-struct Endpoint {
-    std::string host; // for the resolver (IPv6 without brackets)
-    std::string port;
-    std::string authority; // for the Host header: host:port as written in the URL
-};
-
-// "http://host:port[/]" (validated by the config loader); IPv6 hosts in brackets.
-Endpoint parse_url(std::string_view url) {
+// "http://host:port[/]" (validated by the config loader); IPv6 hosts in brackets. Lenient on
+// purpose, unlike parse_http_url(): the sink refuses no URL the config loader accepted.
+HttpEndpoint parse_url(std::string_view url) {
     constexpr std::string_view scheme = "http://";
     if (url.starts_with(scheme)) {
         url.remove_prefix(scheme.size());
@@ -43,7 +28,7 @@ Endpoint parse_url(std::string_view url) {
     while (url.ends_with('/')) {
         url.remove_suffix(1);
     }
-    Endpoint endpoint{std::string(url), "8086", std::string(url)};
+    HttpEndpoint endpoint{std::string(url), "8086", std::string(url), ""};
     const auto colon = url.rfind(':');
     if (colon != std::string_view::npos && url.find(']', colon) == std::string_view::npos) {
         endpoint.host = std::string(url.substr(0, colon));
@@ -110,144 +95,7 @@ milliseconds parse_retry_after(std::string_view value) {
     return std::min<milliseconds>(std::chrono::seconds(seconds), max_retry_after);
 }
 
-struct HttpResult {
-    beast::error_code error; // no response
-    unsigned status = 0;
-    std::string message; // the server's error text (non-2xx)
-    milliseconds retry_after{0};
-};
-
 } // namespace
-
-// One keep-alive HTTP/1.1 connection, used only from the writer thread. Operations are Asio
-// async operations run to completion on a private io_context, so every step has a deadline
-// (beast::tcp_stream timeouts) and cancel() can cut a request from another thread.
-class InfluxSink::Connection {
-public:
-    explicit Connection(Endpoint endpoint)
-        : endpoint_(std::move(endpoint)), resolver_(io_), stream_(io_) {}
-
-    HttpResult post(const std::string& target, std::string body, const std::string& authorization,
-                    Clock::time_point deadline) {
-        const bool reused = connected_;
-        HttpResult result = attempt(target, body, authorization, deadline);
-        // A kept-alive connection the server closed meanwhile fails before any answer: try
-        // once more on a fresh connection.
-        if (result.error && reused && !answered_ && Clock::now() < deadline) {
-            result = attempt(target, std::move(body), authorization, deadline);
-        }
-        return result;
-    }
-
-    // Thread-safe: aborts the operation in progress (or the next one).
-    void cancel() {
-        asio::post(io_, [this] { stream_.cancel(); });
-    }
-
-private:
-    template <typename Initiate> beast::error_code run(Initiate&& initiate) {
-        beast::error_code result = asio::error::operation_aborted;
-        initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
-        io_.restart();
-        io_.run();
-        return result;
-    }
-
-    void close() {
-        beast::error_code ignored;
-        stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        stream_.close();
-        buffer_.clear();
-        connected_ = false;
-    }
-
-    beast::error_code connect(Clock::time_point deadline) {
-        asio::ip::tcp::resolver::results_type endpoints;
-        beast::error_code ec = asio::error::operation_aborted;
-        resolver_.async_resolve(endpoint_.host, endpoint_.port,
-                                [&](beast::error_code e, asio::ip::tcp::resolver::results_type r) {
-                                    ec = e;
-                                    endpoints = std::move(r);
-                                });
-        io_.restart();
-        io_.run();
-        if (ec) {
-            return ec;
-        }
-        stream_.expires_at(deadline);
-        ec = run([&](auto handler) { stream_.async_connect(endpoints, std::move(handler)); });
-        if (ec) {
-            close();
-            return ec;
-        }
-        beast::error_code ignored;
-        stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-        connected_ = true;
-        return {};
-    }
-
-    HttpResult attempt(const std::string& target, std::string body,
-                       const std::string& authorization, Clock::time_point deadline) {
-        HttpResult result;
-        answered_ = false;
-        if (!connected_) {
-            if (auto ec = connect(deadline)) {
-                result.error = ec;
-                return result;
-            }
-        }
-        http::request<http::string_body> request{http::verb::post, target, 11};
-        request.set(http::field::host, endpoint_.authority);
-        request.set(http::field::user_agent, "greenrackd");
-        request.set(http::field::content_type, "text/plain; charset=utf-8");
-        if (!authorization.empty()) {
-            request.set(http::field::authorization, authorization);
-        }
-        request.keep_alive(true);
-        const std::size_t body_size = body.size();
-        request.body() = std::move(body);
-        request.prepare_payload();
-
-        stream_.expires_at(deadline);
-        result.error =
-            run([&](auto handler) { http::async_write(stream_, request, std::move(handler)); });
-        if (result.error) {
-            close();
-            return result;
-        }
-        http::response_parser<http::string_body> parser;
-        // A 400 echoes the refused lines: allow for a body larger than the request.
-        parser.body_limit(std::max<std::uint64_t>(8U << 20U, 2 * body_size + (64U << 10U)));
-        stream_.expires_at(deadline);
-        result.error = run(
-            [&](auto handler) { http::async_read(stream_, buffer_, parser, std::move(handler)); });
-        answered_ = parser.got_some();
-        if (result.error) {
-            close();
-            return result;
-        }
-        const auto& response = parser.get();
-        result.status = response.result_int();
-        if (result.status / 100 != 2) {
-            const auto header = response["X-Influxdb-Error"];
-            const auto retry_after = response[http::field::retry_after];
-            result.message = error_text({header.data(), header.size()}, response.body());
-            result.retry_after = parse_retry_after({retry_after.data(), retry_after.size()});
-        }
-        if (!response.keep_alive()) {
-            close();
-        }
-        return result;
-    }
-
-    Endpoint endpoint_;
-    asio::io_context io_;
-    asio::ip::tcp::resolver resolver_;
-    beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
-    bool connected_ = false;
-    bool answered_ = false;
-};
 
 enum class InfluxSink::Outcome : std::uint8_t {
     done,         // written or refused for good: the batch is finished
@@ -300,7 +148,7 @@ InfluxSink::InfluxSink(const config::InfluxConfig& config, std::shared_ptr<spdlo
     : config_(config), logger_(std::move(logger)), precision_(precision),
       target_(influx_write_target(config, precision, true)),
       safe_target_(influx_write_target(config, precision, false)),
-      connection_(std::make_unique<Connection>(parse_url(config.url))) {
+      connection_(std::make_unique<HttpConnection>(parse_url(config.url))) {
     config_.batch_lines = std::max<std::size_t>(config_.batch_lines, 1);
     config_.max_queue_lines = std::max(config_.max_queue_lines, config_.batch_lines);
 }
@@ -514,9 +362,17 @@ InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, millisecon
             deadline = std::min(deadline, drain_deadline_);
         }
     }
-    const std::string authorization =
-        config_.api == config::InfluxApi::v2 ? "Token " + config_.token : std::string();
-    const HttpResult result = connection_->post(target_, std::move(body), authorization, deadline);
+    std::vector<HttpField> fields{{"Content-Type", "text/plain; charset=utf-8"}};
+    std::string authorization;
+    if (config_.api == config::InfluxApi::v2) {
+        authorization = "Token " + config_.token;
+        fields.push_back({"Authorization", authorization});
+    }
+    // A 400 echoes the refused lines: allow for a body larger than the request.
+    const std::uint64_t body_limit =
+        std::max<std::uint64_t>(8U << 20U, 2 * body.size() + (64U << 10U));
+    const HttpResponse response =
+        connection_->post(target_, std::move(body), fields, body_limit, deadline);
     const std::size_t lines = batch.size();
 
     auto failed = [&](const std::string& reason, bool config_error) {
@@ -535,13 +391,17 @@ InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, millisecon
         }
     };
 
-    if (result.error) {
-        failed(result.error.message(), false);
+    if (response.error) {
+        failed(response.error.message(), false);
         return Outcome::retry;
     }
-    const unsigned status = result.status;
+    const unsigned status = response.status;
+    std::string message; // the server's error text (non-2xx)
+    if (status / 100 != 2) {
+        message = error_text(response.field("X-Influxdb-Error"), response.body);
+    }
     const std::string reason =
-        "HTTP " + std::to_string(status) + (result.message.empty() ? "" : ": " + result.message);
+        "HTTP " + std::to_string(status) + (message.empty() ? "" : ": " + message);
     if (status / 100 == 2) {
         stats_.written_lines += lines;
         if (!stats_.healthy.exchange(true)) {
@@ -560,14 +420,14 @@ InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, millisecon
         }
         return Outcome::done;
     }
-    const bool missing_rp = result.message.find("retention policy not found") != std::string::npos;
+    const bool missing_rp = message.find("retention policy not found") != std::string::npos;
     if (status == 401 || status == 403 || status == 404 || (status == 500 && missing_rp) ||
         status / 100 == 3 || status / 100 == 1) {
         failed(reason, true);
         return Outcome::config_error;
     }
     if (status >= 500 || status == 429) {
-        retry_after = result.retry_after;
+        retry_after = parse_retry_after(response.field("Retry-After"));
         failed(reason, false);
         return Outcome::retry;
     }
@@ -576,15 +436,15 @@ InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, millisecon
     std::size_t rejected = lines;
     Outcome outcome = Outcome::done;
     if (config_.api == config::InfluxApi::v1) {
-        if (result.message.find("partial write") != std::string::npos) {
-            rejected = std::min(lines, count_occurrences(result.message, "unable to parse '") +
-                                           dropped_count(result.message));
+        if (message.find("partial write") != std::string::npos) {
+            rejected = std::min(lines, count_occurrences(message, "unable to parse '") +
+                                           dropped_count(message));
         }
     } else {
         // v2 refuses the whole batch and names the bad line(s): drop those, resend the rest.
         std::vector<std::string> keep;
         for (auto& line : batch) {
-            if (result.message.find("'" + line + "'") == std::string::npos) {
+            if (message.find("'" + line + "'") == std::string::npos) {
                 keep.push_back(std::move(line));
             }
         }

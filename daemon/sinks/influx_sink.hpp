@@ -18,6 +18,8 @@
 
 namespace greenrack::sinks {
 
+class HttpConnection;
+
 // Writes line protocol to InfluxDB over HTTP/1.1 (Boost.Beast, keep-alive) from its own
 // thread, so the caller never waits for the network.
 // * enqueue() only appends to a bounded queue (max_queue_lines; beyond it the oldest lines are
@@ -55,7 +57,6 @@ public:
     Precision precision() const { return precision_; }
 
 private:
-    class Connection;
     enum class Outcome : std::uint8_t;
 
     void run();
@@ -83,7 +84,7 @@ private:
     bool dropping_ = false; // a drop was logged; reset when the queue has room again
     std::uint64_t dropped_since_log_ = 0;
 
-    std::unique_ptr<Connection> connection_;
+    std::unique_ptr<HttpConnection> connection_;
     std::thread thread_;
     std::chrono::steady_clock::time_point last_reject_log_{};
     std::uint64_t rejects_not_logged_ = 0;

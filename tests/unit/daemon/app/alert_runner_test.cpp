@@ -305,7 +305,7 @@ TEST_CASE("alert runner: a transition to pending publishes state and event, a li
     REQUIRE(h.lines.size() == 1);
     CHECK(sinks::count_lines(h.lines[0]) == 1);
     CHECK(h.lines[0].rfind("alert,rule=site_nongreen,scope=site,severity=critical,site=t,"
-                           "subject=t state=\"pending\",from=\"inactive\",value=2400,",
+                           "subject=t state=\"pending\",from_state=\"inactive\",value=2400,",
                            0) == 0);
     CHECK(h.lines[0].ends_with(" " + std::to_string(end_of(0)) + "\n"));
 
@@ -394,7 +394,7 @@ TEST_CASE("alert runner: firing notifies Alertmanager with identity labels, star
     CHECK(logs[1].level == spdlog::level::err);
     CHECK(logs[1].text.rfind("alert site_nongreen t pending -> firing (critical): ", 0) == 0);
     CHECK(h.lines.size() == 2); // one batch per evaluation with a transition
-    CHECK(h.lines[1].find("state=\"firing\",from=\"pending\"") != std::string::npos);
+    CHECK(h.lines[1].find("state=\"firing\",from_state=\"pending\"") != std::string::npos);
 }
 
 TEST_CASE("alert runner: a resolve notifies Alertmanager with resolved and ends_at",
@@ -422,7 +422,8 @@ TEST_CASE("alert runner: a resolve notifies Alertmanager with resolved and ends_
     CHECK(event["from"] == "firing");
     CHECK(event["to"] == "resolved");
     REQUIRE(h.lines.size() == 1);
-    CHECK(h.lines[0].find("state=\"resolved\",from=\"firing\",value=60,") != std::string::npos);
+    CHECK(h.lines[0].find("state=\"resolved\",from_state=\"firing\",value=60,") !=
+          std::string::npos);
     const auto logs = h.transition_logs();
     REQUIRE(logs.size() == 3);
     CHECK(logs[2].level == spdlog::level::info);
@@ -548,7 +549,7 @@ TEST_CASE("alert runner: a restored firing alert whose rule is now disabled is r
     CHECK(event["ts"] == restart);
     CHECK(event["resolved_at"] == restart);
     REQUIRE(second.lines.size() == 1);
-    CHECK(second.lines[0].find("state=\"resolved\",from=\"firing\"") != std::string::npos);
+    CHECK(second.lines[0].find("state=\"resolved\",from_state=\"firing\"") != std::string::npos);
     CHECK(second.transition_logs().size() == 1);
     CHECK(second.runner().statuses().empty());
     // The resolved alert is not saved again.

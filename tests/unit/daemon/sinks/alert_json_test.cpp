@@ -264,10 +264,11 @@ TEST_CASE("alert line leaves out a missing value and escapes tags and the summar
     const AlertEvent event{AlertState::firing, AlertState::resolved, fired_ms, status};
     LineBuilder lines;
     append_alert_line(lines, "demo", event);
-    CHECK(lines.str() ==
-          "alert,rule=device_stale,scope=device,severity=warning,site=demo,subject=pv\\ 1\\,a\\=b "
-          "state=\"resolved\",from_state=\"firing\",threshold=1,summary=\"say \\\"hi\\\" c:\\\\dir\" "
-          "1764340060123\n");
+    CHECK(
+        lines.str() ==
+        "alert,rule=device_stale,scope=device,severity=warning,site=demo,subject=pv\\ 1\\,a\\=b "
+        "state=\"resolved\",from_state=\"firing\",threshold=1,summary=\"say \\\"hi\\\" c:\\\\dir\" "
+        "1764340060123\n");
 }
 
 TEST_CASE("alert lines of several events append to one buffer", "[alert_json][influx]") {

@@ -8,7 +8,7 @@ packages=(
     libboost-dev libboost-program-options-dev libmodbus-dev libpaho-mqttpp-dev libpaho-mqtt-dev
     libssl-dev libspdlog-dev libfmt-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
     libsystemd-dev
-    mosquitto mosquitto-clients socat python3 curl
+    mosquitto mosquitto-clients socat python3 curl openssl
     influxdb influxdb-client prometheus prometheus-alertmanager
 )
 

@@ -43,6 +43,13 @@ struct MqttConfig {
     // When not empty: also publish every batch of InfluxDB line protocol to this topic (for
     // Telegraf's mqtt_consumer with data_format = "influx").
     std::string line_protocol_topic;
+    // TLS: set for ssl://, mqtts:// and wss:// URIs (the options below need one of them).
+    bool tls = false;
+    std::filesystem::path ca_file;   // PEM CA certificates; empty: the system trust store
+    std::filesystem::path cert_file; // PEM client certificate (chain); empty: no client cert
+    std::filesystem::path key_file;  // PEM private key; empty: the key is in cert_file
+    std::string key_password;        // resolved from key_password_file (encrypted key)
+    bool verify_hostname = true;     // the broker certificate must name the URI's host
 };
 
 enum class InfluxApi : std::uint8_t { v1, v2 };

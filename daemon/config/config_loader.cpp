@@ -36,7 +36,8 @@ using std::chrono::seconds;
 namespace fs = std::filesystem;
 
 constexpr std::size_t max_id_length = 64;
-constexpr std::size_t max_listed = 10; // names listed in "known: ..." hints
+constexpr std::size_t max_listed = 10;              // names listed in "known: ..." hints
+constexpr std::uintmax_t max_secret_bytes = 65'536; // password and token files
 
 // "a, b, c" (at most max_listed names, then ", ...").
 std::string join(const std::vector<std::string>& names) {
@@ -191,7 +192,7 @@ constexpr milliseconds pause_max = seconds(60); // connect_delay, request_gap
 class Loader {
 public:
     explicit Loader(const fs::path& path)
-        : path_(path), file_(path.string()), base_dir_(fs::absolute(path).parent_path()) {}
+        : path_(path), file_(path.string()), base_dir_(directory_of(path)) {}
 
     Config load() {
         document_ = common::parse_toml_file(path_);
@@ -216,6 +217,14 @@ public:
     }
 
 private:
+    // The config file's directory; for an empty path (fs::absolute would throw) the loader
+    // fails with "cannot open file" before it is used.
+    static fs::path directory_of(const fs::path& path) {
+        std::error_code ec;
+        const fs::path absolute = fs::absolute(path, ec);
+        return ec ? path.parent_path() : absolute.parent_path();
+    }
+
     // Relative paths in the config are relative to the directory of the config file.
     fs::path resolve(const fs::path& path) const {
         return (path.is_absolute() ? path : base_dir_ / path).lexically_normal();
@@ -466,11 +475,21 @@ private:
         const TableReader mqtt = optional_section(root, "mqtt");
         check_keys(mqtt, {"enabled", "uri", "client_id", "topic_prefix", "qos", "keepalive",
                           "reconnect_min", "reconnect_max", "max_buffered_messages", "username",
-                          "password", "password_file", "line_protocol_topic"});
+                          "password", "password_file", "line_protocol_topic", "ca_file",
+                          "cert_file", "key_file", "key_password_file", "verify_hostname"});
         MqttConfig& out = config_.mqtt;
 
         out.enabled = mqtt.get_bool("enabled", out.enabled);
         out.uri = mqtt.get_string("uri", out.uri);
+        if (const auto scheme_end = out.uri.find("://"); scheme_end != std::string::npos) {
+            // Not echoed: user:password@ would put the password in the error message.
+            const std::string authority =
+                out.uri.substr(scheme_end + 3, out.uri.find('/', scheme_end + 3));
+            if (authority.find('@') != std::string::npos) {
+                mqtt.fail("uri", "credentials in the broker URI are not supported (they would "
+                                 "end up in logs): use mqtt.username and mqtt.password_file");
+            }
+        }
         if (auto problem = uri_problem(out.uri)) {
             mqtt.fail("uri", "invalid broker URI " + quote(out.uri) + ": " + *problem);
         }
@@ -528,6 +547,107 @@ private:
             mqtt.fail("line_protocol_topic", "must not contain the wildcards + or #, got " +
                                                  quote(out.line_protocol_topic));
         }
+
+        // TLS: only with a TLS URI; every file must be readable PEM now, not at the first
+        // connect attempt in the background.
+        const std::string scheme = out.uri.substr(0, out.uri.find("://"));
+        out.tls = scheme == "ssl" || scheme == "mqtts" || scheme == "wss";
+        constexpr std::array<std::string_view, 5> tls_keys{"ca_file", "cert_file", "key_file",
+                                                           "key_password_file", "verify_hostname"};
+        if (!out.tls) {
+            for (const std::string_view key : tls_keys) {
+                if (mqtt.has(key)) {
+                    mqtt.fail(key, "only valid with a TLS broker URI (ssl://, mqtts:// or "
+                                   "wss://), but mqtt.uri is " +
+                                       quote(out.uri));
+                }
+            }
+        }
+        // The file named by `key` (resolved against the config's directory; empty path when
+        // the key is absent), checked to be a readable PEM file; its text goes to `text`.
+        const auto pem_file = [&](std::string_view key, std::string& text) -> fs::path {
+            const auto name = mqtt.optional_string(key);
+            if (!name) {
+                return {};
+            }
+            if (name->empty()) {
+                mqtt.fail(key, "must not be empty (leave it out instead)");
+            }
+            const fs::path path = resolve(*name);
+            std::error_code ec;
+            if (fs::is_directory(path, ec)) {
+                mqtt.fail(key, "cannot read " + quote(path.string()) + ": is a directory");
+            }
+            constexpr std::uintmax_t max_pem_bytes = 1 << 20; // a CA bundle is ~200 kB
+            if (const auto status = fs::status(path, ec); !ec) {
+                if (!fs::is_regular_file(status)) {
+                    mqtt.fail(key, "cannot read " + quote(path.string()) + ": not a regular file");
+                }
+                if (const auto size = fs::file_size(path, ec); !ec && size > max_pem_bytes) {
+                    mqtt.fail(key, "cannot read " + quote(path.string()) + ": larger than " +
+                                       std::to_string(max_pem_bytes) + " bytes");
+                }
+            }
+            std::ifstream in(path, std::ios::binary);
+            if (!in) {
+                const std::error_code error(errno, std::generic_category());
+                mqtt.fail(key, "cannot read " + quote(path.string()) + ": " + error.message());
+            }
+            std::ostringstream buffer;
+            buffer << in.rdbuf();
+            text = buffer.str();
+            if (text.find("-----BEGIN ") == std::string::npos) {
+                mqtt.fail(key,
+                          quote(path.string()) + " is not a PEM file (no \"-----BEGIN\" line)");
+            }
+            return path;
+        };
+        const auto has_key = [](const std::string& pem) {
+            return pem.find("PRIVATE KEY-----") != std::string::npos;
+        };
+        const auto encrypted = [](const std::string& pem) {
+            return pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+                   pem.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+        };
+        std::string ca_pem;
+        std::string cert_pem;
+        std::string key_pem;
+        out.ca_file = pem_file("ca_file", ca_pem);
+        if (!ca_pem.empty() && ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            mqtt.fail("ca_file", quote(out.ca_file.string()) + " holds no certificate");
+        }
+        out.cert_file = pem_file("cert_file", cert_pem);
+        if (!cert_pem.empty() &&
+            cert_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            mqtt.fail("cert_file", quote(out.cert_file.string()) + " holds no certificate");
+        }
+        out.key_file = pem_file("key_file", key_pem);
+        if (!out.key_file.empty() && out.cert_file.empty()) {
+            mqtt.fail("key_file", "a client key needs its certificate (mqtt.cert_file)");
+        }
+        if (!key_pem.empty() && !has_key(key_pem)) {
+            mqtt.fail("key_file", quote(out.key_file.string()) + " holds no private key");
+        }
+        if (!cert_pem.empty() && key_pem.empty() && !has_key(cert_pem)) {
+            mqtt.fail("cert_file",
+                      quote(out.cert_file.string()) + " holds no private key: set mqtt.key_file");
+        }
+        const std::string& client_key = key_pem.empty() ? cert_pem : key_pem;
+        if (mqtt.has("key_password_file")) {
+            if (out.cert_file.empty()) {
+                mqtt.fail("key_password_file",
+                          "needs a client key (mqtt.cert_file, mqtt.key_file)");
+            }
+            if (!encrypted(client_key)) {
+                mqtt.fail("key_password_file", "the client key is not encrypted");
+            }
+            out.key_password = read_password_file(
+                mqtt, mqtt.optional_string("key_password_file").value_or(""), "key_password_file");
+        } else if (encrypted(client_key)) {
+            mqtt.fail(key_pem.empty() ? "cert_file" : "key_file",
+                      "the client key is encrypted: set mqtt.key_password_file");
+        }
+        out.verify_hostname = mqtt.get_bool("verify_hostname", out.verify_hostname);
         mqtt.reject_unknown_keys();
     }
 
@@ -634,6 +754,17 @@ private:
         std::error_code ec;
         if (fs::is_directory(path, ec)) {
             mqtt.fail(key, "cannot read " + quote(path.string()) + ": is a directory");
+        }
+        // Not a device, FIFO or socket (reading /dev/zero would never end), and not a file far
+        // too large to be a secret.
+        if (const auto status = fs::status(path, ec); !ec) {
+            if (!fs::is_regular_file(status)) {
+                mqtt.fail(key, "cannot read " + quote(path.string()) + ": not a regular file");
+            }
+            if (const auto size = fs::file_size(path, ec); !ec && size > max_secret_bytes) {
+                mqtt.fail(key, "cannot read " + quote(path.string()) + ": larger than " +
+                                   std::to_string(max_secret_bytes) + " bytes, not a secret");
+            }
         }
         std::ifstream in(path, std::ios::binary);
         if (!in) {

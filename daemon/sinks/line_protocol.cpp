@@ -15,8 +15,11 @@ constexpr std::string_view key_specials = ",= ";
 // Where a backslash cannot be kept because InfluxDB would read it as an escape (besides the
 // end of the element, which is never safe).
 constexpr std::string_view measurement_backslash_hazards = ",= \"";
-constexpr std::string_view field_key_backslash_hazards = ",= ";
-constexpr std::string_view tag_backslash_hazards = "";
+constexpr std::string_view field_key_backslash_hazards = ",= \"";
+// In tags a backslash before `,` or `=` is kept (`\\,` reads back as `\,`), but before a space
+// InfluxDB's line splitter would take the space for the end of the tag set: with a `"` later in
+// the line it then misses the line's end and rejects this line and the next one.
+constexpr std::string_view tag_backslash_hazards = " ";
 
 char without_line_break(char c) {
     return c == '\n' || c == '\r' ? ' ' : c;
@@ -26,10 +29,19 @@ bool contains(std::string_view set, char c) {
     return set.find(c) != std::string_view::npos;
 }
 
+// InfluxDB skips tabs and NULs where a line and its fields start: a name that starts with
+// one gets a space instead (escaped like any space).
+char without_skipped_start(char c) {
+    return c == '\t' || c == '\0' ? ' ' : c;
+}
+
 void append_escaped(std::string& out, std::string_view text, std::string_view specials,
-                    std::string_view backslash_hazards) {
+                    std::string_view backslash_hazards, bool blank_start = false) {
     for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = without_line_break(text[i]);
+        char c = without_line_break(text[i]);
+        if (i == 0 && blank_start) {
+            c = without_skipped_start(c);
+        }
         if (contains(specials, c)) {
             out += '\\';
             out += c;
@@ -97,7 +109,7 @@ std::int64_t timestamp_in(std::chrono::system_clock::time_point ts, Precision pr
 }
 
 void append_measurement(std::string& out, std::string_view name) {
-    append_escaped(out, name, measurement_specials, measurement_backslash_hazards);
+    append_escaped(out, name, measurement_specials, measurement_backslash_hazards, true);
 }
 
 void append_tag_text(std::string& out, std::string_view text) {
@@ -105,7 +117,7 @@ void append_tag_text(std::string& out, std::string_view text) {
 }
 
 void append_field_key(std::string& out, std::string_view key) {
-    append_escaped(out, key, key_specials, field_key_backslash_hazards);
+    append_escaped(out, key, key_specials, field_key_backslash_hazards, true);
 }
 
 void append_string_value(std::string& out, std::string_view value) {
@@ -135,14 +147,17 @@ LineBuilder& LineBuilder::tag(std::string_view key, std::string_view value) {
     if (!open_ || key.empty() || value.empty() || key == "time") {
         return *this;
     }
+    std::string escaped_key;
+    append_tag_text(escaped_key, key);
     std::string escaped;
     append_tag_text(escaped, value);
-    auto existing =
-        std::find_if(tags_.begin(), tags_.end(), [&](const auto& tag) { return tag.first == key; });
+    // Keys are compared as written: two keys written alike would be "duplicate tags" (a 400).
+    auto existing = std::find_if(tags_.begin(), tags_.end(),
+                                 [&](const auto& tag) { return tag.first == escaped_key; });
     if (existing != tags_.end()) {
         existing->second = std::move(escaped);
     } else {
-        tags_.emplace_back(std::string(key), std::move(escaped));
+        tags_.emplace_back(std::move(escaped_key), std::move(escaped));
     }
     return *this;
 }
@@ -211,7 +226,7 @@ bool LineBuilder::end(std::chrono::system_clock::time_point ts) {
     out_ += measurement_;
     for (const auto& [key, value] : tags_) {
         out_ += ',';
-        append_tag_text(out_, key);
+        out_ += key;
         out_ += '=';
         out_ += value;
     }

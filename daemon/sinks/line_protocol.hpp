@@ -21,11 +21,13 @@ namespace greenrack::sinks {
 // * string field values are quoted; `"` and `\` inside get a backslash.
 // * A line break (`\n`, `\r`) in any name or value is replaced by a space: line protocol has
 //   no way to carry one.
+// * A tab or NUL at the start of a measurement or field key is replaced by a space (then
+//   escaped): InfluxDB skips them before a line and before its first field.
 // * Outside string values, a backslash is kept as is, except where InfluxDB would read it as
-//   an escape and cannot store it: at the end of a name or tag value, and (measurement and
-//   field keys only) right before `,`, `=`, space or (measurement only) `"`. There it is
-//   replaced by `/`.
-// Tags are written sorted by key (byte order); a tag set twice keeps its last value; a tag
+//   an escape and cannot store it: at the end of a name or tag value, right before a space, and
+//   (measurement and field keys) right before `,`, `=` or `"`. There it is replaced by `/`.
+// Tags are written sorted by escaped key (byte order); a tag set twice (or two keys written
+// alike, e.g. differing only in `\n` versus `\r`) keeps its last value; a tag
 // with an empty key or value is left out (an empty value is a 400 on the server), and so is a
 // tag or field named `time` (InfluxDB refuses or ignores it). Floats use the shortest text
 // that reads back to the same double; NaN and infinities are skipped (a 400 on the server).
@@ -78,7 +80,7 @@ private:
     std::size_t lines_ = 0;
     bool open_ = false;
     std::string measurement_;                               // escaped
-    std::vector<std::pair<std::string, std::string>> tags_; // raw key, escaped value
+    std::vector<std::pair<std::string, std::string>> tags_; // escaped key, escaped value
     std::string fields_;                                    // escaped, comma separated
 };
 

@@ -14,7 +14,9 @@ struct SourceLocation {
 };
 
 // A configuration problem found at start-up. what() is "file:line:column: message", the form
-// editors and CI logs turn into a link. Exceptions are only used at start-up (house rule).
+// editors and CI logs turn into a link; control characters in the message (repeated from the
+// file) are written as escapes ("\n", "\u0000"), so it is one line. Exceptions are only used at
+// start-up (house rule).
 class ConfigError : public std::runtime_error {
 public:
     ConfigError(SourceLocation where, const std::string& message);
@@ -27,7 +29,7 @@ private:
     std::string message_;
 };
 
-// "file:line:column: message" (line/column omitted when unknown).
+// "file:line:column: message" (line/column omitted when unknown; control characters escaped).
 std::string format_location(const SourceLocation& where, const std::string& message);
 
 } // namespace greenrack::common

@@ -2,6 +2,7 @@
 
 #include "drivers/common/duration.hpp"
 
+#include <array>
 #include <fstream>
 #include <sstream>
 
@@ -18,13 +19,26 @@ toml::table parse_toml_text(std::string_view text, std::string_view source_name)
 }
 
 toml::table parse_toml_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError(SourceLocation{path.string(), 0, 0}, "cannot read: is a directory");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw ConfigError(SourceLocation{path.string(), 0, 0}, "cannot open file");
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return parse_toml_text(buffer.str(), path.string());
+    // Bounded, so that /dev/zero or a runaway generator behind a pipe cannot eat all memory.
+    constexpr std::size_t max_bytes = 16 * 1024 * 1024;
+    std::string text;
+    std::array<char, 65536> buffer{};
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+        text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes) {
+            throw ConfigError(SourceLocation{path.string(), 0, 0},
+                              "cannot read: larger than " + std::to_string(max_bytes) + " bytes");
+        }
+    }
+    return parse_toml_text(text, path.string());
 }
 
 std::string quote(std::string_view text) {

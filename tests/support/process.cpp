@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -23,6 +24,23 @@ std::optional<int> decode_status(int status) {
         return 128 + WTERMSIG(status);
     }
     return std::nullopt;
+}
+
+// In a sanitizer build (GREENRACK_SANITIZE) greenrackd and greenrack-sim are sanitized too, but
+// many tests never look at a child's exit status, and the report itself only goes to the child's
+// stderr file. A sanitizer report there fails the test (like abort_on_error in the test itself).
+void abort_on_sanitizer_report(const std::filesystem::path& err_path) {
+    const std::string err = read_file(err_path);
+    for (const char* marker :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: "}) {
+        auto at = err.find(marker);
+        if (at != std::string::npos) {
+            at = err.rfind('\n', at);
+            std::cerr << "sanitizer report in " << err_path.string() << ":\n"
+                      << err.substr(at == std::string::npos ? 0 : at + 1) << std::endl;
+            std::abort();
+        }
+    }
 }
 
 } // namespace
@@ -97,6 +115,7 @@ Process::~Process() {
             stop(SIGKILL, std::chrono::seconds(5));
         }
     }
+    abort_on_sanitizer_report(err_path_);
 }
 
 bool Process::running() {

@@ -43,6 +43,10 @@ TEST_CASE("measurement names escape commas and spaces only", "[line_protocol]") 
         {"a\\=b", "a/=b"},
         {"a\\\"b", "a/\"b"},
         {"a\\\\b", "a\\\\b"},
+        // InfluxDB skips a tab or NUL at the start of a line.
+        {"\tcpu", "\\ cpu"},
+        {std::string_view("\0cpu", 4), "\\ cpu"},
+        {"\t#cpu", "\\ #cpu"},
     };
     for (const auto& c : cases) {
         INFO(c.input);
@@ -60,9 +64,12 @@ TEST_CASE("tag keys and values escape commas, equals signs and spaces", "[line_p
         {"c:\\dir", "c:\\dir"},
         {"机架-07", "机架-07"},
         {"x\r\ny", "x\\ \\ y"},
-        // Before an escaped character InfluxDB keeps a tag's backslash; at the end it cannot.
+        // Before an escaped comma or equals sign InfluxDB keeps a tag's backslash; before a space
+        // (its line splitter would end the tags there) and at the end it cannot.
         {"a\\,b", "a\\\\,b"},
-        {"a\\ b", "a\\\\ b"},
+        {"a\\=b", "a\\\\=b"},
+        {"a\\ b", "a/\\ b"},
+        {"a\\\nb", "a/\\ b"},
         {"end\\", "end/"},
     };
     for (const auto& c : cases) {
@@ -73,9 +80,21 @@ TEST_CASE("tag keys and values escape commas, equals signs and spaces", "[line_p
 
 TEST_CASE("field keys escape commas, equals signs and spaces", "[line_protocol]") {
     const Case cases[] = {
-        {"power_w", "power_w"}, {"power w", "power\\ w"}, {"a=b", "a\\=b"},  {"a,b", "a\\,b"},
-        {"a\\\"b", "a\\\"b"},   {"c:\\dir", "c:\\dir"},   {"温度", "温度"},  {"a\nb", "a\\ b"},
-        {"a\\ b", "a/\\ b"},    {"a\\=b", "a/\\=b"},      {"end\\", "end/"},
+        {"power_w", "power_w"},
+        {"power w", "power\\ w"},
+        {"a=b", "a\\=b"},
+        {"a,b", "a\\,b"},
+        {"a\\\"b", "a/\"b"},
+        {"c:\\dir", "c:\\dir"},
+        {"温度", "温度"},
+        {"a\nb", "a\\ b"},
+        {"a\\ b", "a/\\ b"},
+        {"a\\=b", "a/\\=b"},
+        {"end\\", "end/"},
+        // InfluxDB skips a tab or NUL before the first field key.
+        {"\tv", "\\ v"},
+        {std::string_view("\0v", 2), "\\ v"},
+        {"v\t", "v\t"},
     };
     for (const auto& c : cases) {
         INFO(c.input);
@@ -176,6 +195,13 @@ TEST_CASE("empty tags and names, repeated tags and the reserved name time", "[li
         .field_float("v", 3.0)
         .end(ts_ms);
     CHECK(lines.str() == "m,site=b v=3 1764340000123\n");
+}
+
+TEST_CASE("tag keys written alike are one tag, the last value kept", "[line_protocol]") {
+    // "a\n" and "a\r" are both written "a\ ": two of them would be "duplicate tags" (a 400).
+    LineBuilder lines;
+    lines.begin("m").tag("a\n", "x").tag("a\r", "y").field_float("v", 1.0).end(ts_ms);
+    CHECK(lines.str() == "m,a\\ =y v=1 1764340000123\n");
 }
 
 TEST_CASE("a measurement that is empty or starts a comment is not written", "[line_protocol]") {

@@ -149,6 +149,13 @@ std::error_code ModbusLink::open(std::chrono::milliseconds timeout) {
         }
         // Recovery stays ours (bounded blocking): libmodbus' own link recovery can loop forever.
         modbus_set_error_recovery(ctx_, MODBUS_ERROR_RECOVERY_NONE);
+        if (std::holds_alternative<TcpEndpoint>(endpoint_)) {
+            // The response timeout bounds the whole answer. With libmodbus' default byte timeout
+            // (500 ms between two chunks) a truncated reply took 500 ms whatever the configured
+            // timeout, and a peer dribbling bytes could hold the bus indefinitely. (On serial
+            // lines the byte timeout stays: transmission time grows with the frame there.)
+            modbus_set_byte_timeout(ctx_, 0, 0);
+        }
     }
     // libmodbus bounds the TCP connect by the response timeout.
     set_timeout(ctx_, timeout);

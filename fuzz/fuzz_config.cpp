@@ -97,7 +97,7 @@ void check_config(const config::Config& config) {
     FUZZ_CHECK(config.mqtt.qos >= 0 && config.mqtt.qos <= 2, "qos");
     const auto tick = config.accounting.settings.tick;
     FUZZ_CHECK(tick.count() > 0 && std::chrono::minutes(15) % tick == tick.zero(), "tick");
-    FUZZ_CHECK(config.influxdb.batch_lines <= config.influxdb.max_queue_lines, "influx queue");
+    FUZZ_CHECK(config.spool.max_size >= 64U * 1024U, "spool size");
     FUZZ_CHECK(config.alerts.cause_racks >= 1, "cause_racks");
 }
 

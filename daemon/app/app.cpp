@@ -91,6 +91,17 @@ std::int64_t unix_now_ms() {
     return std::chrono::duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// The spool of one sink: <state_directory>/spool/<sink>/ with the [spool] caps.
+sinks::SpoolOptions spool_options(const config::Config& config, const std::string& sink) {
+    sinks::SpoolOptions options;
+    options.directory = config.daemon.state_directory / "spool" / sink;
+    options.max_bytes = config.spool.max_size;
+    options.max_age = config.spool.max_age;
+    options.sync_interval = config.spool.sync_interval;
+    options.segment_bytes = std::min<std::uint64_t>(4ULL << 20U, config.spool.max_size / 8);
+    return options;
+}
+
 } // namespace
 
 int run_daemon(const config::Config& config, const RunOptions& options,
@@ -102,8 +113,12 @@ int run_daemon(const config::Config& config, const RunOptions& options,
 
     std::unique_ptr<sinks::MqttSink> mqtt;
     if (config.mqtt.enabled) {
-        mqtt = std::make_unique<sinks::MqttSink>(config.mqtt, base + "/status", io.get_executor(),
-                                                 loggers.make("mqtt"));
+        auto mqtt_log = loggers.make("mqtt");
+        mqtt = std::make_unique<sinks::MqttSink>(
+            config.mqtt, base + "/status",
+            std::make_unique<sinks::Spool>(spool_options(config, "mqtt"), "mqtt", mqtt_log,
+                                           std::chrono::system_clock::now()),
+            io.get_executor(), mqtt_log);
         mqtt->start();
         for (const auto& device : config.devices) {
             const config::BusConfig* bus = config.find_bus(device.bus);
@@ -117,7 +132,12 @@ int run_daemon(const config::Config& config, const RunOptions& options,
 
     std::unique_ptr<sinks::InfluxSink> influx;
     if (config.influxdb.enabled) {
-        influx = std::make_unique<sinks::InfluxSink>(config.influxdb, loggers.make("influxdb"));
+        auto influx_log = loggers.make("influxdb");
+        influx = std::make_unique<sinks::InfluxSink>(
+            config.influxdb,
+            std::make_unique<sinks::Spool>(spool_options(config, "influxdb"), "influxdb",
+                                           influx_log, std::chrono::system_clock::now()),
+            influx_log);
         influx->start();
     }
     // Line protocol goes to InfluxDB and, when configured, to an MQTT topic (Telegraf).
@@ -285,9 +305,11 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 if (mqtt) {
                     input.mqtt = &mqtt->stats();
                     input.mqtt_connected = mqtt->connected();
+                    input.spools.emplace_back("mqtt", &mqtt->spool_stats());
                 }
                 if (influx) {
                     input.influx = &influx->stats();
+                    input.spools.emplace_back("influxdb", &influx->spool_stats());
                 }
                 input.poll_histograms = &poll_histograms;
                 std::vector<alerts::AlertStatus> alert_statuses;

@@ -37,7 +37,7 @@ struct MqttConfig {
     milliseconds keepalive{30'000};
     milliseconds reconnect_min{1'000};
     milliseconds reconnect_max{30'000};
-    int max_buffered_messages = 10'000; // Paho's offline buffer (messages)
+    int max_inflight = 256; // messages sent and not yet acknowledged by the broker
     std::string username;
     std::string password; // resolved from password or password_file
     // When not empty: also publish every batch of InfluxDB line protocol to this topic (for
@@ -67,13 +67,20 @@ struct InfluxConfig {
     // v2: POST /api/v2/write?org=&bucket=&precision=ms, Authorization: Token
     std::string org;
     std::string bucket;
-    std::string token;                     // resolved from token or token_file
-    std::size_t batch_lines = 5'000;       // a write is sent when this many lines wait...
-    milliseconds flush_interval{1'000};    // ...or this long after the first one queued
-    std::size_t max_queue_lines = 200'000; // beyond this the oldest lines are dropped (counted)
-    milliseconds timeout{5'000};           // per HTTP request
-    milliseconds retry_min{1'000};         // backoff after a failed write (doubling)
+    std::string token;                  // resolved from token or token_file
+    std::size_t batch_lines = 5'000;    // a write is sent when this many lines wait...
+    milliseconds flush_interval{1'000}; // ...or this long after the first one queued
+    milliseconds timeout{5'000};        // per HTTP request
+    milliseconds retry_min{1'000};      // backoff after a failed write (doubling)
     milliseconds retry_max{60'000};
+};
+
+// [spool]: the store-and-forward queue on disk of the MQTT and InfluxDB sinks, one per sink in
+// <state_directory>/spool/<sink>/; each has these caps.
+struct SpoolConfig {
+    std::uint64_t max_size = 256ULL * 1024 * 1024;    // bytes on disk per sink
+    milliseconds max_age{std::chrono::hours(24 * 7)}; // older undelivered data is dropped
+    milliseconds sync_interval{1'000};                // fdatasync + delivery cursor
 };
 
 // [prometheus]: the /metrics and /healthz endpoint.
@@ -173,13 +180,13 @@ struct AccountingConfig {
     milliseconds max_hold{60'000}; // H = min(3 x the device's poll interval, max_hold)
     milliseconds max_span{300'000};
     double counter_resolution_fraction = 0.01;
-    milliseconds publish_delay{2'000};     // a tick is computed this long after it ends
-    milliseconds persist_interval{60'000}; // state written at least this often
-    std::vector<std::string> pv;           // device ids; default: every pv_inverter
-    std::vector<std::string> wind;         // default: every wind_turbine
-    std::vector<std::string> battery;      // default: every battery
-    std::vector<std::string> grid;         // default: every grid_meter
-    std::vector<std::string> facility;     // default: every facility_meter
+    milliseconds publish_delay{2'000};    // a tick is computed this long after it ends
+    milliseconds persist_interval{5'000}; // state written at least this often
+    std::vector<std::string> pv;          // device ids; default: every pv_inverter
+    std::vector<std::string> wind;        // default: every wind_turbine
+    std::vector<std::string> battery;     // default: every battery
+    std::vector<std::string> grid;        // default: every grid_meter
+    std::vector<std::string> facility;    // default: every facility_meter
 };
 
 struct Config {
@@ -192,6 +199,7 @@ struct Config {
     std::vector<RackConfig> racks;
     AccountingConfig accounting;
     InfluxConfig influxdb;
+    SpoolConfig spool;
     PrometheusConfig prometheus;
     AlertsConfig alerts;
     AlertmanagerConfig alertmanager;

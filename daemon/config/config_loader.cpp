@@ -5,6 +5,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/key_check.hpp"
 
+#include "drivers/common/byte_size.hpp"
 #include "drivers/common/config_error.hpp"
 #include "drivers/common/toml_reader.hpp"
 #include "drivers/modbus/read_planner.hpp"
@@ -198,7 +199,7 @@ public:
         document_ = common::parse_toml_file(path_);
         const TableReader root(document_, file_, "");
         check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting",
-                          "influxdb", "prometheus", "alerts", "alert", "alertmanager"});
+                          "influxdb", "spool", "prometheus", "alerts", "alert", "alertmanager"});
 
         config_.source = path_;
         load_site(root);
@@ -209,6 +210,7 @@ public:
         load_racks(root);
         load_accounting(root);
         load_influxdb(root);
+        load_spool(root);
         load_prometheus(root);
         load_alerts(optional_section(root, "alerts"), table_array(root, "alert"),
                     optional_section(root, "alertmanager"), config_);
@@ -474,9 +476,9 @@ private:
     void load_mqtt(const TableReader& root) {
         const TableReader mqtt = optional_section(root, "mqtt");
         check_keys(mqtt, {"enabled", "uri", "client_id", "topic_prefix", "qos", "keepalive",
-                          "reconnect_min", "reconnect_max", "max_buffered_messages", "username",
-                          "password", "password_file", "line_protocol_topic", "ca_file",
-                          "cert_file", "key_file", "key_password_file", "verify_hostname"});
+                          "reconnect_min", "reconnect_max", "max_inflight", "username", "password",
+                          "password_file", "line_protocol_topic", "ca_file", "cert_file",
+                          "key_file", "key_password_file", "verify_hostname"});
         MqttConfig& out = config_.mqtt;
 
         out.enabled = mqtt.get_bool("enabled", out.enabled);
@@ -522,8 +524,8 @@ private:
                           ") must not be shorter than reconnect_min (" +
                           format_duration(out.reconnect_min) + ")");
         }
-        out.max_buffered_messages = static_cast<int>(
-            mqtt.get_int("max_buffered_messages", out.max_buffered_messages, 1, 10'000'000));
+        out.max_inflight =
+            static_cast<int>(mqtt.get_int("max_inflight", out.max_inflight, 1, 65'535));
 
         out.username = mqtt.get_string("username", "");
         const auto password = mqtt.optional_string("password");
@@ -666,12 +668,34 @@ private:
         return inline_value.value_or("");
     }
 
+    void load_spool(const TableReader& root) {
+        const TableReader spool = optional_section(root, "spool");
+        check_keys(spool, {"max_size", "max_age", "sync_interval"});
+        SpoolConfig& out = config_.spool;
+        const std::string size =
+            spool.get_string("max_size", common::format_byte_size(out.max_size));
+        const auto bytes = common::parse_byte_size(size);
+        constexpr std::uint64_t min_size = 64 * 1024;
+        if (!bytes) {
+            spool.fail("max_size",
+                       "expected a size such as \"256MiB\", \"2GiB\" or \"500MB\", got " +
+                           quote(size));
+        }
+        if (*bytes < min_size) {
+            spool.fail("max_size", "must be at least 64KiB, got " + quote(size));
+        }
+        out.max_size = *bytes;
+        out.max_age = spool.get_duration("max_age", out.max_age, minutes(1), hours(24 * 366));
+        out.sync_interval =
+            spool.get_duration("sync_interval", out.sync_interval, milliseconds(0), minutes(1));
+        spool.reject_unknown_keys();
+    }
+
     void load_influxdb(const TableReader& root) {
         const TableReader influx = optional_section(root, "influxdb");
-        check_keys(influx,
-                   {"enabled", "url", "api", "database", "retention_policy", "username", "password",
-                    "password_file", "org", "bucket", "token", "token_file", "batch_lines",
-                    "flush_interval", "max_queue_lines", "timeout", "retry_min", "retry_max"});
+        check_keys(influx, {"enabled", "url", "api", "database", "retention_policy", "username",
+                            "password", "password_file", "org", "bucket", "token", "token_file",
+                            "batch_lines", "flush_interval", "timeout", "retry_min", "retry_max"});
         InfluxConfig& out = config_.influxdb;
         out.enabled = influx.get_bool("enabled", out.enabled);
         out.url = influx.get_string("url", out.url);
@@ -703,12 +727,6 @@ private:
             "batch_lines", static_cast<std::int64_t>(out.batch_lines), 1, 1'000'000));
         out.flush_interval = influx.get_duration("flush_interval", out.flush_interval,
                                                  milliseconds(10), minutes(10));
-        out.max_queue_lines = static_cast<std::size_t>(influx.get_int(
-            "max_queue_lines", static_cast<std::int64_t>(out.max_queue_lines), 1, 100'000'000));
-        if (out.max_queue_lines < out.batch_lines) {
-            influx.fail("max_queue_lines",
-                        "must be at least batch_lines (" + std::to_string(out.batch_lines) + ")");
-        }
         out.timeout = influx.get_duration("timeout", out.timeout, milliseconds(100), minutes(5));
         out.retry_min = influx.get_duration("retry_min", out.retry_min, milliseconds(10), hours(1));
         out.retry_max = influx.get_duration("retry_max", out.retry_max, milliseconds(10), hours(1));

@@ -97,6 +97,7 @@ void append_device_line(LineBuilder& out, std::string_view site, std::string_vie
         }
     }
     out.field_float("poll_ms", static_cast<double>(reading.duration.count()) / 1000.0);
+    out.field_int("seq", static_cast<std::int64_t>(reading.seq));
     out.field_int("requests_failed", static_cast<std::int64_t>(reading.requests_failed));
     out.end(reading.ts);
 }

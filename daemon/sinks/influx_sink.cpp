@@ -17,6 +17,7 @@ namespace {
 
 constexpr auto reject_log_interval = std::chrono::seconds(30);
 constexpr auto max_retry_after = std::chrono::hours(1);
+constexpr std::size_t max_batch_bytes = 16U << 20U; // body of one write
 
 // "http://host:port[/]" (validated by the config loader); IPv6 hosts in brackets. Lenient on
 // purpose, unlike parse_http_url(): the sink refuses no URL the config loader accepted.
@@ -143,14 +144,19 @@ std::string influx_write_target(const config::InfluxConfig& config, Precision pr
     return target;
 }
 
-InfluxSink::InfluxSink(const config::InfluxConfig& config, std::shared_ptr<spdlog::logger> logger,
-                       Precision precision)
+InfluxSink::InfluxSink(const config::InfluxConfig& config, std::unique_ptr<Spool> spool,
+                       std::shared_ptr<spdlog::logger> logger, Precision precision)
     : config_(config), logger_(std::move(logger)), precision_(precision),
       target_(influx_write_target(config, precision, true)),
-      safe_target_(influx_write_target(config, precision, false)),
+      safe_target_(influx_write_target(config, precision, false)), spool_(std::move(spool)),
       connection_(std::make_unique<HttpConnection>(parse_url(config.url))) {
     config_.batch_lines = std::max<std::size_t>(config_.batch_lines, 1);
-    config_.max_queue_lines = std::max(config_.max_queue_lines, config_.batch_lines);
+    if (spool_->unread() > 0) {
+        // Lines from before a restart (or an earlier outage) go out at once.
+        waiting_ = true;
+        first_queued_ = Clock::now() - config_.flush_interval;
+    }
+    update_gauge();
 }
 
 InfluxSink::~InfluxSink() {
@@ -162,56 +168,38 @@ void InfluxSink::start() {
     if (thread_.joinable() || stopping_) {
         return;
     }
-    logger_->info("InfluxDB: writing to {}{} (batch {} lines, flush {} ms, queue {} lines)",
-                  config_.url, safe_target_, config_.batch_lines, config_.flush_interval.count(),
-                  config_.max_queue_lines);
+    logger_->info("InfluxDB: writing to {}{} (batch {} lines, flush {} ms, spool {})", config_.url,
+                  safe_target_, config_.batch_lines, config_.flush_interval.count(),
+                  spool_->options().directory.string());
     thread_ = std::thread([this] { run(); });
 }
 
-void InfluxSink::enqueue(std::string lines) {
-    std::vector<std::string> pieces;
+void InfluxSink::enqueue(std::string_view lines) {
+    std::vector<std::string_view> pieces;
     std::size_t start = 0;
     while (start < lines.size()) {
         std::size_t end = lines.find('\n', start);
-        if (end == std::string::npos) {
+        if (end == std::string_view::npos) {
             end = lines.size();
         }
         if (end > start) {
-            pieces.emplace_back(lines, start, end - start);
+            pieces.push_back(lines.substr(start, end - start));
         }
         start = end + 1;
     }
     if (pieces.empty()) {
         return;
     }
-    std::uint64_t dropped = 0;
-    bool first_drop = false;
-    std::size_t waiting = 0;
+    spool_->append(pieces, std::chrono::system_clock::now());
     {
         std::lock_guard lock(mutex_);
-        if (queue_.empty()) {
+        if (!waiting_) {
+            waiting_ = true;
             first_queued_ = Clock::now();
         }
-        for (auto& piece : pieces) {
-            queue_.push_back(std::move(piece));
-        }
-        while (!queue_.empty() && queue_.size() + in_flight_ > config_.max_queue_lines) {
-            queue_.pop_front();
-            ++dropped;
-        }
-        if (dropped > 0) {
-            stats_.dropped_lines += dropped;
-            dropped_since_log_ += dropped;
-            first_drop = !dropping_;
-            dropping_ = true;
-        }
-        waiting = queue_.size() + in_flight_;
-        stats_.queue_lines = waiting;
     }
+    update_gauge();
     wake_.notify_all();
-    if (first_drop) {
-        logger_->warn("InfluxDB: queue full ({} lines), dropping the oldest lines", waiting);
-    }
 }
 
 void InfluxSink::stop(milliseconds drain_timeout) {
@@ -224,47 +212,29 @@ void InfluxSink::stop(milliseconds drain_timeout) {
         drain_deadline_ = Clock::now() + drain_timeout;
     }
     wake_.notify_all();
-    if (!thread_.joinable()) {
-        return;
-    }
-    {
-        // A request begun before stop() may outlast the drain deadline: cut it there.
-        std::unique_lock lock(mutex_);
-        if (!wake_.wait_until(lock, drain_deadline_, [this] { return finished_; })) {
-            connection_->cancel();
+    if (thread_.joinable()) {
+        {
+            // A request begun before stop() may outlast the drain deadline: cut it there.
+            std::unique_lock lock(mutex_);
+            if (!wake_.wait_until(lock, drain_deadline_, [this] { return finished_; })) {
+                connection_->cancel();
+            }
         }
+        thread_.join();
     }
-    thread_.join();
+    spool_->sync(std::chrono::system_clock::now());
+    update_gauge();
+    if (const std::uint64_t left = spool_->stats().pending; left > 0) {
+        logger_->info("InfluxDB: {} lines not written yet stay in the spool ({}) for the next "
+                      "start",
+                      left, spool_->options().directory.string());
+    }
 }
 
 void InfluxSink::update_gauge() {
-    stats_.queue_lines = queue_.size() + in_flight_;
-}
-
-std::vector<std::string> InfluxSink::take_batch() {
-    std::vector<std::string> batch;
-    const std::size_t count = std::min(queue_.size(), config_.batch_lines);
-    batch.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-    }
-    in_flight_ = count;
-    update_gauge();
-    return batch;
-}
-
-void InfluxSink::requeue(std::vector<std::string>&& batch) {
-    std::lock_guard lock(mutex_);
-    // Oldest first again; the cap held while they were in flight, so nothing to drop.
-    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-        queue_.push_front(std::move(*it));
-    }
-    if (!batch.empty()) {
-        first_queued_ = Clock::now() - config_.flush_interval;
-    }
-    in_flight_ = 0;
-    update_gauge();
+    const SpoolStats& spool = spool_->stats();
+    stats_.queue_lines = spool.pending.load();
+    stats_.dropped_lines = spool.dropped.load() + spool.write_errors.load();
 }
 
 bool InfluxSink::wait_backoff(milliseconds delay) {
@@ -279,43 +249,61 @@ bool InfluxSink::wait_backoff(milliseconds delay) {
     return !stopping_ || Clock::now() < drain_deadline_;
 }
 
+bool InfluxSink::wait_for_batch() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        const auto now = Clock::now();
+        const std::uint64_t unread = spool_->unread();
+        if (unread == 0) {
+            waiting_ = false;
+        }
+        if (stopping_ && (unread == 0 || now >= drain_deadline_)) {
+            return false;
+        }
+        if (unread > 0 && (stopping_ || unread >= config_.batch_lines ||
+                           now >= first_queued_ + config_.flush_interval)) {
+            return true;
+        }
+        if (unread == 0) {
+            wake_.wait(lock);
+        } else {
+            wake_.wait_until(lock, first_queued_ + config_.flush_interval);
+        }
+    }
+}
+
 void InfluxSink::run() {
     try {
         milliseconds backoff = config_.retry_min;
+        std::vector<std::string> batch;
+        std::uint64_t batch_last_seq = 0;
         while (true) {
-            std::vector<std::string> batch;
-            {
-                std::unique_lock lock(mutex_);
-                while (true) {
-                    const auto now = Clock::now();
-                    if (stopping_ && (queue_.empty() || now >= drain_deadline_)) {
-                        break;
-                    }
-                    if (!queue_.empty() && (stopping_ || queue_.size() >= config_.batch_lines ||
-                                            now >= first_queued_ + config_.flush_interval)) {
-                        break;
-                    }
-                    if (queue_.empty()) {
-                        wake_.wait(lock);
-                    } else {
-                        wake_.wait_until(lock, first_queued_ + config_.flush_interval);
-                    }
-                }
-                if (queue_.empty() || (stopping_ && Clock::now() >= drain_deadline_)) {
+            if (batch.empty()) {
+                if (!wait_for_batch()) {
                     break;
                 }
-                batch = take_batch();
+                auto entries = spool_->read(config_.batch_lines, max_batch_bytes);
+                if (entries.empty()) {
+                    continue;
+                }
+                batch_last_seq = entries.back().seq;
+                batch.reserve(entries.size());
+                for (auto& entry : entries) {
+                    batch.push_back(std::move(entry.payload));
+                }
+                std::lock_guard lock(mutex_);
+                // What is left waits no longer than this batch did.
+                first_queued_ = Clock::now() - config_.flush_interval;
             }
             milliseconds retry_after{0};
             const Outcome outcome = send(batch, retry_after);
             if (outcome == Outcome::done) {
-                std::lock_guard lock(mutex_);
-                in_flight_ = 0;
+                batch.clear();
+                spool_->ack(batch_last_seq);
                 update_gauge();
                 backoff = config_.retry_min;
                 continue;
             }
-            requeue(std::move(batch));
             if (outcome == Outcome::resend) {
                 continue;
             }
@@ -332,16 +320,11 @@ void InfluxSink::run() {
     } catch (...) {
         logger_->critical("InfluxDB writer stopped: unknown exception");
     }
-    std::size_t left = 0;
     {
         std::lock_guard lock(mutex_);
         finished_ = true;
-        left = queue_.size() + in_flight_;
     }
     wake_.notify_all();
-    if (left > 0) {
-        logger_->warn("InfluxDB: stopped with {} lines not written", left);
-    }
 }
 
 InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, milliseconds& retry_after) {
@@ -406,17 +389,6 @@ InfluxSink::Outcome InfluxSink::send(std::vector<std::string>& batch, millisecon
         stats_.written_lines += lines;
         if (!stats_.healthy.exchange(true)) {
             logger_->info("InfluxDB: writes succeed again");
-        }
-        std::uint64_t dropped = 0;
-        {
-            std::lock_guard lock(mutex_);
-            if (dropping_ && queue_.size() + in_flight_ < config_.max_queue_lines) {
-                dropping_ = false;
-                dropped = std::exchange(dropped_since_log_, 0);
-            }
-        }
-        if (dropped > 0) {
-            logger_->warn("InfluxDB: {} lines were dropped while the queue was full", dropped);
         }
         return Outcome::done;
     }

@@ -3,11 +3,11 @@
 #include "daemon/config/config.hpp"
 #include "daemon/sinks/influx_stats.hpp"
 #include "daemon/sinks/line_protocol.hpp"
+#include "daemon/sinks/spool.hpp"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <spdlog/logger.h>
@@ -22,13 +22,15 @@ class HttpConnection;
 
 // Writes line protocol to InfluxDB over HTTP/1.1 (Boost.Beast, keep-alive) from its own
 // thread, so the caller never waits for the network.
-// * enqueue() only appends to a bounded queue (max_queue_lines; beyond it the oldest lines are
-//   dropped and counted in dropped_lines).
+// * enqueue() only appends the lines to the sink's spool (store and forward: a bounded,
+//   crash-safe queue on disk, see spool.hpp); lines are removed from it once InfluxDB has
+//   answered for them, so what waits survives an outage and a restart and is written later
+//   with its original timestamps. Only the spool's caps drop lines (counted in dropped_lines).
 // * A write is sent when batch_lines lines wait, or flush_interval after the first one queued.
 //   v1: POST /write?db=&rp=&precision=&u=&p=; v2: POST /api/v2/write?org=&bucket=&precision=
 //   with `Authorization: Token`.
 // * 2xx: written. Connection errors, timeouts, 5xx (429/503 honouring Retry-After): the batch
-//   stays queued and is retried after a doubling backoff (retry_min .. retry_max).
+//   is kept and retried after a doubling backoff (retry_min .. retry_max).
 // * Other 4xx: the server refused lines (syntax, field type conflict). They are counted in
 //   rejected_lines, logged (rate-limited) with the server's message, and never retried. On a
 //   v1 partial write the other lines of the batch were stored; on v2 (which refuses the whole
@@ -39,29 +41,30 @@ class HttpConnection;
 // twice after a lost response does no harm.
 class InfluxSink {
 public:
-    InfluxSink(const config::InfluxConfig& config, std::shared_ptr<spdlog::logger> logger,
-               Precision precision = Precision::ms);
+    InfluxSink(const config::InfluxConfig& config, std::unique_ptr<Spool> spool,
+               std::shared_ptr<spdlog::logger> logger, Precision precision = Precision::ms);
     ~InfluxSink();
     InfluxSink(const InfluxSink&) = delete;
     InfluxSink& operator=(const InfluxSink&) = delete;
 
     // Starts the writer thread (lines enqueued before are kept).
     void start();
-    // Thread-safe, never blocks on the network: queues every line of `lines`.
-    void enqueue(std::string lines);
+    // Thread-safe, never blocks on the network: spools every line of `lines`.
+    void enqueue(std::string_view lines);
     // Sends what is queued for up to `drain_timeout`, then stops the thread; what is left
-    // is lost (logged). Safe to call more than once.
+    // stays in the spool for the next start (logged). Safe to call more than once.
     void stop(std::chrono::milliseconds drain_timeout);
 
     const InfluxStats& stats() const { return stats_; }
+    const SpoolStats& spool_stats() const { return spool_->stats(); }
     Precision precision() const { return precision_; }
 
 private:
     enum class Outcome : std::uint8_t;
 
     void run();
-    std::vector<std::string> take_batch();
-    void requeue(std::vector<std::string>&& batch);
+    // Waits for a batch to be due; false when the writer must end.
+    bool wait_for_batch();
     Outcome send(std::vector<std::string>& batch, std::chrono::milliseconds& retry_after);
     void update_gauge();
     bool wait_backoff(std::chrono::milliseconds delay);
@@ -73,16 +76,15 @@ private:
     std::string safe_target_; // for log messages: without the password
     InfluxStats stats_;
 
+    std::unique_ptr<Spool> spool_; // one record per line, without '\n'
+
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::string> queue_; // one line each, without '\n'
-    std::size_t in_flight_ = 0;     // lines taken by the writer for the current request
+    bool waiting_ = false; // lines wait in the spool since first_queued_
     std::chrono::steady_clock::time_point first_queued_{};
     bool stopping_ = false;
     bool finished_ = false; // the writer thread has ended
     std::chrono::steady_clock::time_point drain_deadline_{};
-    bool dropping_ = false; // a drop was logged; reset when the queue has room again
-    std::uint64_t dropped_since_log_ = 0;
 
     std::unique_ptr<HttpConnection> connection_;
     std::thread thread_;

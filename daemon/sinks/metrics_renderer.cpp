@@ -58,6 +58,11 @@ constexpr std::string_view mqtt_connected = "greenrack_self_mqtt_connected";
 constexpr std::string_view mqtt_messages = "greenrack_self_mqtt_messages_total";
 constexpr std::string_view influx_queue = "greenrack_self_influx_queue_lines";
 constexpr std::string_view influx_lines = "greenrack_self_influx_lines_total";
+constexpr std::string_view spool_pending = "greenrack_self_spool_pending_records";
+constexpr std::string_view spool_bytes = "greenrack_self_spool_bytes";
+constexpr std::string_view spool_oldest = "greenrack_self_spool_oldest_pending_timestamp_seconds";
+constexpr std::string_view spool_records = "greenrack_self_spool_records_total";
+constexpr std::string_view spool_dropped = "greenrack_self_spool_dropped_total";
 constexpr std::string_view build_info = "greenrack_self_build_info";
 constexpr std::string_view alerts_name = "greenrack_alerts";
 constexpr std::string_view alert_transitions = "greenrack_alert_transitions_total";
@@ -113,10 +118,20 @@ void declare_all(ExpositionWriter& out) {
     out.declare(stale_devices_name, T::gauge,
                 "Devices without an answered poll within their last 3 poll intervals.");
     out.declare(mqtt_connected, T::gauge, "1 when the MQTT client is connected to the broker.");
-    out.declare(mqtt_messages, T::counter, "MQTT messages published or dropped.");
+    out.declare(mqtt_messages, T::counter,
+                "MQTT messages published (spooled), delivered (acknowledged) or dropped.");
     out.declare(influx_queue, T::gauge, "Line-protocol lines waiting to be written to InfluxDB.");
     out.declare(influx_lines, T::counter,
                 "Line-protocol lines written, rejected (4xx) or dropped (queue full).");
+    out.declare(spool_pending, T::gauge,
+                "Records (MQTT messages, InfluxDB lines) in a sink's spool not yet delivered.");
+    out.declare(spool_bytes, T::gauge, "Bytes a sink's spool takes on disk.");
+    out.declare(spool_oldest, T::gauge,
+                "When the oldest undelivered record of a sink's segment was spooled (Unix time, "
+                "s); 0 when nothing waits.");
+    out.declare(spool_records, T::counter, "Records appended to and delivered from a spool.");
+    out.declare(spool_dropped, T::counter,
+                "Undelivered records a spool dropped: size or age cap, or a write error.");
     out.declare(build_info, T::gauge, "Always 1; the greenrackd version as a label.");
     out.declare(alerts_name, T::gauge,
                 "1 for every pending or firing alert (like Prometheus' ALERTS), by rule "
@@ -361,7 +376,25 @@ private:
         if (in_.mqtt != nullptr) {
             add(mqtt_connected, {}, in_.mqtt_connected ? 1.0 : 0.0);
             add(mqtt_messages, {{"result", "published"}}, as_double(in_.mqtt->published));
+            add(mqtt_messages, {{"result", "delivered"}}, as_double(in_.mqtt->delivered));
             add(mqtt_messages, {{"result", "dropped"}}, as_double(in_.mqtt->dropped));
+        }
+        for (const auto& [sink, spool] : in_.spools) {
+            const std::string& name = sink;
+            add(spool_pending, {{"sink", name}}, as_double(spool->pending));
+            add(spool_bytes, {{"sink", name}}, as_double(spool->bytes));
+            add(spool_oldest, {{"sink", name}},
+                static_cast<double>(spool->oldest_pending_ms.load()) / 1000.0);
+            add(spool_records, {{"sink", name}, {"result", "appended"}},
+                as_double(spool->appended));
+            add(spool_records, {{"sink", name}, {"result", "delivered"}}, as_double(spool->acked));
+            const std::uint64_t by_age = spool->dropped_age.load();
+            add(spool_dropped, {{"sink", name}, {"reason", "size"}},
+                static_cast<double>(spool->dropped.load() -
+                                    std::min(spool->dropped.load(), by_age)));
+            add(spool_dropped, {{"sink", name}, {"reason", "age"}}, static_cast<double>(by_age));
+            add(spool_dropped, {{"sink", name}, {"reason", "write_error"}},
+                as_double(spool->write_errors));
         }
         if (in_.influx != nullptr) {
             add(influx_queue, {}, as_double(in_.influx->queue_lines));

@@ -38,6 +38,8 @@ struct MetricsInput {
     const MqttStats* mqtt = nullptr; // null when MQTT is disabled
     bool mqtt_connected = false;
     const InfluxStats* influx = nullptr; // null when InfluxDB is disabled
+    // The store-and-forward spool of each enabled sink ("mqtt", "influxdb").
+    std::vector<std::pair<std::string, const SpoolStats*>> spools;
     const core::PollHistograms* poll_histograms = nullptr;
     // Alerts: every (rule, subject) the engine tracks (pending and firing become
     // greenrack_alerts samples) and the transitions so far by (rule, new state); null without

@@ -1,5 +1,7 @@
 #include "daemon/sinks/mqtt_sink.hpp"
 
+#include "daemon/sinks/mqtt_record.hpp"
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cstdlib>
@@ -124,15 +126,35 @@ private:
     std::shared_ptr<std::atomic<bool>> alive_;
 };
 
+// Paho reports each delivery (PUBACK for QoS 1, sent for QoS 0) on its own threads; the
+// sequence number travels as the token's user context.
+class MqttSink::DeliveryListener final : public mqtt::iaction_listener {
+public:
+    explicit DeliveryListener(MqttSink* sink) : sink_(sink) {}
+    void on_success(const mqtt::token& token) override { report(token, true); }
+    void on_failure(const mqtt::token& token) override { report(token, false); }
+
+private:
+    void report(const mqtt::token& token, bool ok) {
+        sink_->on_completion(reinterpret_cast<std::uintptr_t>(token.get_user_context()), ok);
+    }
+    MqttSink* sink_; // the sink outlives its client, and so every token
+};
+
 MqttSink::MqttSink(const config::MqttConfig& config, std::string status_topic,
-                   boost::asio::any_io_executor executor, std::shared_ptr<spdlog::logger> logger)
+                   std::unique_ptr<Spool> spool, boost::asio::any_io_executor executor,
+                   std::shared_ptr<spdlog::logger> logger)
     : config_(config), status_topic_(std::move(status_topic)), executor_(std::move(executor)),
-      logger_(std::move(logger)), alive_(std::make_shared<std::atomic<bool>>(true)) {
+      logger_(std::move(logger)), spool_(std::move(spool)),
+      alive_(std::make_shared<std::atomic<bool>>(true)), retry_timer_(executor_) {
     connect_listener_ = std::make_unique<ConnectListener>(this, executor_, alive_);
+    delivery_listener_ = std::make_unique<DeliveryListener>(this);
+    // Paho keeps nothing while disconnected: the spool does.
+    // Paho counts the publishes it has not written to the socket yet against
+    // max_buffered_messages (default 100): room for the whole in-flight window.
     auto create = mqtt::create_options_builder()
-                      .send_while_disconnected(true, true)
-                      .max_buffered_messages(config_.max_buffered_messages)
-                      .delete_oldest_messages(false)
+                      .send_while_disconnected(false)
+                      .max_buffered_messages(std::max(config_.max_inflight, 1) + 16)
                       .finalize();
     client_ = std::make_unique<mqtt::async_client>(config_.uri, config_.client_id, create, nullptr);
 
@@ -175,6 +197,8 @@ MqttSink::~MqttSink() {
             // Shutting down anyway.
         }
     }
+    client_.reset(); // no Paho callback after this
+    spool_->sync(std::chrono::system_clock::now());
 }
 
 void MqttSink::start() {
@@ -186,6 +210,7 @@ void MqttSink::start() {
                            std::chrono::duration_cast<std::chrono::seconds>(config_.reconnect_min),
                            std::chrono::duration_cast<std::chrono::seconds>(config_.reconnect_max))
                        .connect_timeout(std::chrono::seconds(10))
+                       .max_inflight(config_.max_inflight)
                        .will(mqtt::message(status_topic_, status_offline, 1, true));
     if (!config_.username.empty()) {
         builder.user_name(config_.username);
@@ -267,9 +292,18 @@ void MqttSink::on_connected(const std::string& cause) {
     if (config_.tls) {
         set_trace_verbose(false);
     }
-    logger_->info("mqtt: connected to {}{}", config_.uri,
-                  cause.empty() ? std::string() : " (" + cause + ")");
-    publish(status_topic_, status_online, true);
+    const std::uint64_t waiting = spool_->stats().pending;
+    logger_->info("mqtt: connected to {}{}{}", config_.uri,
+                  cause.empty() ? std::string() : " (" + cause + ")",
+                  waiting > 0 ? "; sending " + std::to_string(waiting) + " spooled messages"
+                              : std::string());
+    try {
+        // Live state, not spooled: a replayed "online" would be stale.
+        client_->publish(mqtt::make_message(status_topic_, status_online, 1, true));
+    } catch (const mqtt::exception& err) {
+        logger_->debug("mqtt: publishing the status: {}", err.what());
+    }
+    restart_delivery(std::chrono::milliseconds(0));
 }
 
 void MqttSink::on_connection_lost(const std::string& cause) {
@@ -278,9 +312,12 @@ void MqttSink::on_connection_lost(const std::string& cause) {
     if (config_.tls) {
         set_trace_verbose(true);
     }
-    logger_->warn("mqtt: connection to {} lost{}; buffering up to {} messages while reconnecting",
+    logger_->warn("mqtt: connection to {} lost{}; spooling messages to {} while reconnecting",
                   config_.uri, cause.empty() ? std::string() : " (" + cause + ")",
-                  config_.max_buffered_messages);
+                  spool_->options().directory.string());
+    // What was in flight is sent again after the reconnect.
+    in_flight_.clear();
+    spool_->rewind();
 }
 
 void MqttSink::report_connect_problem(const std::string& text) {
@@ -340,20 +377,148 @@ void MqttSink::on_connect_failure(int rc) {
     report_connect_problem(connect_failure_text(rc, config_.tls));
 }
 
-bool MqttSink::publish(const std::string& topic, std::string payload, bool retained) {
-    try {
-        auto message = mqtt::make_message(topic, std::move(payload), config_.qos, retained);
-        client_->publish(message);
-        stats_.published.fetch_add(1, std::memory_order_relaxed);
-        return true;
-    } catch (const mqtt::exception& err) {
+bool MqttSink::publish(const std::string& topic, const std::string& payload, bool retained) {
+    const std::uint64_t seq =
+        spool_->append(encode_mqtt_record(topic, payload, config_.qos, retained),
+                       std::chrono::system_clock::now());
+    if (seq == 0) {
         stats_.dropped.fetch_add(1, std::memory_order_relaxed);
-        if (!drop_logged_) {
-            logger_->error("mqtt: dropping messages: {} (rc {})", err.what(),
-                           err.get_return_code());
-            drop_logged_ = true;
-        }
         return false;
+    }
+    stats_.published.fetch_add(1, std::memory_order_relaxed);
+    if (connected_ && !stopping_) {
+        pump();
+    }
+    return true;
+}
+
+void MqttSink::on_completion(std::uint64_t seq, bool ok) {
+    {
+        const std::lock_guard lock(completions_mutex_);
+        completions_.emplace_back(seq, ok);
+    }
+    completions_cv_.notify_all();
+    if (*alive_ && !stopping_) {
+        auto alive = alive_;
+        boost::asio::post(executor_, [this, alive] {
+            if (*alive) {
+                apply_completions();
+                pump();
+            }
+        });
+    }
+}
+
+void MqttSink::apply_completions() {
+    std::vector<std::pair<std::uint64_t, bool>> done;
+    {
+        const std::lock_guard lock(completions_mutex_);
+        done.swap(completions_);
+    }
+    bool failed = false;
+    for (const auto& [seq, ok] : done) {
+        auto it = in_flight_.find(seq);
+        if (it == in_flight_.end()) {
+            continue; // from before a reconnect: it is sent again anyway
+        }
+        if (ok) {
+            it->second = true;
+            continue;
+        }
+        failed = true;
+        if (seq == in_flight_.begin()->first) {
+            failures_ = failing_seq_ == seq ? failures_ + 1 : 1;
+            failing_seq_ = seq;
+        }
+    }
+    std::uint64_t acked = 0;
+    std::uint64_t delivered = 0;
+    while (!in_flight_.empty() && in_flight_.begin()->second) {
+        acked = in_flight_.begin()->first;
+        ++delivered;
+        in_flight_.erase(in_flight_.begin());
+    }
+    if (acked != 0) {
+        spool_->ack(acked);
+        stats_.delivered.fetch_add(delivered, std::memory_order_relaxed);
+    }
+    if (failed && connected_) {
+        constexpr int max_failures = 5;
+        if (failures_ >= max_failures && !in_flight_.empty() &&
+            in_flight_.begin()->first == failing_seq_) {
+            // A message the broker never takes (too large, say) must not block the rest.
+            logger_->error("mqtt: message {} of the spool failed {} times in a row; giving it up",
+                           failing_seq_, failures_);
+            spool_->ack(failing_seq_);
+            stats_.refused.fetch_add(1, std::memory_order_relaxed);
+            stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+            failures_ = 0;
+        }
+        in_flight_.clear();
+        spool_->rewind();
+        restart_delivery(std::chrono::seconds(1));
+    }
+}
+
+void MqttSink::restart_delivery(std::chrono::milliseconds delay) {
+    if (delay.count() == 0) {
+        pump();
+        return;
+    }
+    if (retry_pending_) {
+        return;
+    }
+    retry_pending_ = true;
+    retry_timer_.expires_after(delay);
+    auto alive = alive_;
+    retry_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (ec || !*alive) {
+            return;
+        }
+        retry_pending_ = false;
+        pump();
+    });
+}
+
+void MqttSink::pump() {
+    if (!connected_ || retry_pending_) {
+        return;
+    }
+    const auto window = static_cast<std::size_t>(std::max(config_.max_inflight, 1));
+    while (in_flight_.size() < window) {
+        auto entries = spool_->read(window - in_flight_.size(), 4U << 20U);
+        if (entries.empty()) {
+            return;
+        }
+        for (auto& entry : entries) {
+            auto record = decode_mqtt_record(entry.payload);
+            if (!record) {
+                // Damaged on disk yet passed the checksum: nothing to send.
+                in_flight_.emplace(entry.seq, true);
+                stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            in_flight_.emplace(entry.seq, false);
+            try {
+                auto message = mqtt::make_message(record->topic, std::move(record->payload),
+                                                  record->qos, record->retained);
+                client_->publish(message, reinterpret_cast<void*>(entry.seq), // NOLINT
+                                 *delivery_listener_);
+            } catch (const mqtt::exception& err) {
+                // Disconnected in the meantime (the lost-connection callback follows), or the
+                // client refused: start again from the first unacknowledged message later.
+                if (!drop_logged_) {
+                    logger_->warn("mqtt: publish failed: {} (rc {}); retrying from the spool",
+                                  err.what(), err.get_return_code());
+                    drop_logged_ = true;
+                }
+                in_flight_.clear();
+                spool_->rewind();
+                restart_delivery(std::chrono::seconds(1));
+                return;
+            }
+        }
+        apply_completions();
     }
 }
 
@@ -361,12 +526,28 @@ void MqttSink::stop(std::chrono::milliseconds timeout) {
     if (stopping_.exchange(true)) {
         return;
     }
+    retry_timer_.cancel();
+    retry_pending_ = false;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Drain the spool while the time lasts (the executor no longer runs our callbacks).
+    while (client_->is_connected() && std::chrono::steady_clock::now() < deadline) {
+        apply_completions();
+        pump();
+        if (in_flight_.empty() && spool_->unread() == 0) {
+            break;
+        }
+        std::unique_lock lock(completions_mutex_);
+        completions_cv_.wait_for(lock, std::chrono::milliseconds(20),
+                                 [this] { return !completions_.empty(); });
+    }
+    apply_completions();
     try {
         if (client_->is_connected()) {
             auto token =
                 client_->publish(mqtt::make_message(status_topic_, status_offline, 1, true));
-            token->wait_for(timeout);
-            client_->disconnect(timeout)->wait_for(timeout + std::chrono::seconds(1));
+            token->wait_for(std::chrono::milliseconds(500));
+            client_->disconnect(std::chrono::milliseconds(500))
+                ->wait_for(std::chrono::milliseconds(1500));
         } else {
             client_->disconnect(std::chrono::milliseconds(0))->wait_for(timeout);
         }
@@ -374,6 +555,13 @@ void MqttSink::stop(std::chrono::milliseconds timeout) {
         logger_->debug("mqtt: disconnect: {}", err.what());
     }
     connected_ = false;
+    apply_completions();
+    spool_->sync(std::chrono::system_clock::now());
+    if (const std::uint64_t left = spool_->stats().pending; left > 0) {
+        logger_->info("mqtt: {} messages not delivered yet stay in the spool ({}) for the next "
+                      "start",
+                      left, spool_->options().directory.string());
+    }
 }
 
 } // namespace greenrack::sinks

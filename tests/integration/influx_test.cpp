@@ -47,11 +47,22 @@ config::InfluxConfig fast_config(const std::string& url) {
     config.database = "greenrack";
     config.batch_lines = 100;
     config.flush_interval = 50ms;
-    config.max_queue_lines = 10'000;
     config.timeout = 2'000ms;
     config.retry_min = 50ms;
     config.retry_max = 200ms;
     return config;
+}
+
+// The sink's spool in <dir>/spool-<name> (a fresh one unless the same name is used again).
+std::unique_ptr<sinks::Spool> spool_in(const TempDir& dir, std::shared_ptr<spdlog::logger> logger,
+                                       const std::string& name = "influx",
+                                       std::uint64_t max_bytes = 64ULL << 20U) {
+    sinks::SpoolOptions options;
+    options.directory = dir.path() / ("spool-" + name);
+    options.max_bytes = max_bytes;
+    options.segment_bytes = std::max<std::uint64_t>(max_bytes / 8, 4096);
+    return std::make_unique<sinks::Spool>(options, name, std::move(logger),
+                                          std::chrono::system_clock::now());
 }
 
 // Everything the sink logs, readable once the sink has stopped.
@@ -192,7 +203,7 @@ TEST_CASE("influx: hostile names and values are read back unchanged", "[influx]"
     TempDir dir("greenrack-influx");
     Influxd influxd(dir.path(), {.database = "greenrack"});
     CapturedLog log;
-    InfluxSink sink(fast_config(influxd.url()), log.logger);
+    InfluxSink sink(fast_config(influxd.url()), spool_in(dir, log.logger), log.logger);
     sink.start();
 
     const std::string measurement = "rack power, total=all 机架 c:\\dir \"q\"";
@@ -251,7 +262,7 @@ TEST_CASE("influx: a 400 partial write counts the bad lines as rejected and neve
     TempDir dir("greenrack-influx");
     Influxd influxd(dir.path(), {.database = "greenrack"});
     CapturedLog log;
-    InfluxSink sink(fast_config(influxd.url()), log.logger);
+    InfluxSink sink(fast_config(influxd.url()), spool_in(dir, log.logger), log.logger);
     sink.start();
 
     // A line influxd cannot parse between two good ones.
@@ -285,7 +296,7 @@ TEST_CASE("influx: lines queued while influxd is down arrive after it restarts",
     TempDir dir("greenrack-influx");
     Influxd influxd(dir.path(), {.database = "greenrack"});
     CapturedLog log;
-    InfluxSink sink(fast_config(influxd.url()), log.logger);
+    InfluxSink sink(fast_config(influxd.url()), spool_in(dir, log.logger), log.logger);
     sink.start();
 
     sink.enqueue(numbered_lines("restart", "a", 0, 10));
@@ -307,30 +318,34 @@ TEST_CASE("influx: lines queued while influxd is down arrive after it restarts",
     sink.stop(1s);
 }
 
-TEST_CASE("influx: a full queue drops the oldest lines and counts them", "[influx]") {
+TEST_CASE("influx: a full spool drops the oldest lines, counts them and keeps the newest",
+          "[influx]") {
     TempDir dir("greenrack-influx");
     const std::uint16_t port = test::free_port(); // nothing listens yet
     auto config = fast_config("http://127.0.0.1:" + std::to_string(port));
-    config.max_queue_lines = 100;
     config.batch_lines = 10;
     CapturedLog log;
-    InfluxSink sink(config, log.logger);
+    InfluxSink sink(config, spool_in(dir, log.logger, "influx", 64U << 10U), log.logger);
     sink.start();
 
-    sink.enqueue(numbered_lines("capped", "a", 0, 250));
-    CHECK(sink.stats().dropped_lines == 150);
-    CHECK(sink.stats().queue_lines == 100);
+    constexpr int total = 3'000; // ~200 KB of records for a 64 KiB spool
+    sink.enqueue(numbered_lines("capped", "a", 0, total));
+    const auto dropped = sink.stats().dropped_lines.load();
+    CHECK(dropped > 1'000);
+    CHECK(sink.stats().queue_lines == total - dropped);
+    CHECK(sink.spool_stats().bytes <= 64U << 10U);
     REQUIRE(wait_until([&] { return sink.stats().failed_requests >= 1; }, 10s));
-    CHECK(sink.stats().queue_lines == 100);
+    CHECK(sink.stats().queue_lines == total - dropped);
 
     Influxd influxd(dir.path(), {.port = port, .database = "greenrack"});
-    REQUIRE(wait_until([&] { return sink.stats().written_lines == 100; }, 15s));
-    CHECK(sink.stats().dropped_lines == 150);
-    CHECK(query_number(influxd, "SELECT count(seq) FROM capped") == 100);
-    CHECK(query_number(influxd, "SELECT min(seq) FROM capped") == 150);
-    CHECK(query_number(influxd, "SELECT max(seq) FROM capped") == 249);
+    REQUIRE(wait_until([&] { return sink.stats().written_lines == total - dropped; }, 15s));
+    CHECK(sink.stats().dropped_lines == dropped);
+    CHECK(query_number(influxd, "SELECT count(seq) FROM capped") ==
+          static_cast<double>(total - dropped));
+    CHECK(query_number(influxd, "SELECT min(seq) FROM capped") == static_cast<double>(dropped));
+    CHECK(query_number(influxd, "SELECT max(seq) FROM capped") == total - 1);
     sink.stop(1s);
-    CHECK(log.text().find("dropping the oldest lines") != std::string::npos);
+    CHECK(log.text().find("size cap reached: dropped") != std::string::npos);
 }
 
 TEST_CASE("influx: stop sends what is still queued", "[influx]") {
@@ -340,7 +355,7 @@ TEST_CASE("influx: stop sends what is still queued", "[influx]") {
     config.flush_interval = 60s;
     config.batch_lines = 1'000;
     CapturedLog log;
-    InfluxSink sink(config, log.logger);
+    InfluxSink sink(config, spool_in(dir, log.logger), log.logger);
     sink.start();
     sink.enqueue(numbered_lines("drained", "a", 0, 5));
     test::sleep_ms(100);
@@ -350,7 +365,8 @@ TEST_CASE("influx: stop sends what is still queued", "[influx]") {
     CHECK(query_number(influxd, "SELECT count(seq) FROM drained") == 5);
 }
 
-TEST_CASE("influx: v1 credentials are sent and a 401 keeps the lines queued", "[influx]") {
+TEST_CASE("influx: v1 credentials are sent and a 401 keeps the lines spooled for the next start",
+          "[influx]") {
     TempDir dir("greenrack-influx");
     const std::string password = "p@ss w&rd=1/?";
     Influxd influxd(dir.path(), {.database = "greenrack",
@@ -363,7 +379,7 @@ TEST_CASE("influx: v1 credentials are sent and a 401 keeps the lines queued", "[
     {
         config.password = "wrong";
         CapturedLog log;
-        InfluxSink sink(config, log.logger);
+        InfluxSink sink(config, spool_in(dir, log.logger), log.logger);
         sink.start();
         sink.enqueue(lines);
         REQUIRE(wait_until([&] { return sink.stats().failed_requests >= 2; }, 10s));
@@ -376,11 +392,12 @@ TEST_CASE("influx: v1 credentials are sent and a 401 keeps the lines queued", "[
         CHECK(text.find("HTTP 401") != std::string::npos);
         CHECK(text.find("wrong") == std::string::npos); // the password is never logged
     }
+    // The lines refused with 401 wait in the spool: the next sink on it sends them.
     config.password = password;
     CapturedLog log;
-    InfluxSink sink(config, log.logger);
+    InfluxSink sink(config, spool_in(dir, log.logger), log.logger);
+    CHECK(sink.stats().queue_lines == 20);
     sink.start();
-    sink.enqueue(lines);
     REQUIRE(wait_until([&] { return sink.stats().written_lines == 20; }, 10s));
     CHECK(query_number(influxd, "SELECT count(seq) FROM secured") == 20);
     sink.stop(1s);
@@ -389,6 +406,7 @@ TEST_CASE("influx: v1 credentials are sent and a 401 keeps the lines queued", "[
 TEST_CASE("influx: v2 writes with a token, honour Retry-After and resend the good lines of a "
           "refused batch",
           "[influx]") {
+    TempDir dir("greenrack-influx");
     ScriptedServer server({
         {503, R"({"code":"unavailable","message":"busy"})", "1"},
         {400,
@@ -402,7 +420,7 @@ TEST_CASE("influx: v2 writes with a token, honour Retry-After and resend the goo
     config.token = "s3cr3t";
     config.retry_min = 10ms;
     CapturedLog log;
-    InfluxSink sink(config, log.logger);
+    InfluxSink sink(config, spool_in(dir, log.logger), log.logger);
     sink.start();
     sink.enqueue("a v=1 1764340000001\nbad v= 1764340000002\nb v=2 1764340000003\n");
     REQUIRE(wait_until([&] { return sink.stats().written_lines == 2; }, 10s));

@@ -118,8 +118,9 @@ void check_matches_snapshot(const nlohmann::json& state, const nlohmann::json& s
     CHECK(state["quality"] == (any_missing ? "partial" : "ok"));
 }
 
-SiteHarness::SiteHarness(std::vector<std::string> extra_sim_args) : dir_("greenrack-it") {
-    broker_ = std::make_unique<MosquittoBroker>(dir());
+SiteHarness::SiteHarness(std::vector<std::string> extra_sim_args, MosquittoOptions broker)
+    : dir_("greenrack-it") {
+    broker_ = std::make_unique<MosquittoBroker>(dir(), std::move(broker));
     const auto scenario = dir() / "site.sim.toml";
     write_file(scenario, scenario_text);
     std::vector<std::string> args = {

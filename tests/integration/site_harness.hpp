@@ -16,8 +16,9 @@ namespace greenrack::test {
 // greenrackd configuration. Everything is stopped when the harness goes away.
 class SiteHarness {
 public:
-    // extra_sim_args: e.g. {"--freeze"}.
-    explicit SiteHarness(std::vector<std::string> extra_sim_args = {"--freeze"});
+    // extra_sim_args: e.g. {"--freeze"}; broker: how the site's mosquitto is configured.
+    explicit SiteHarness(std::vector<std::string> extra_sim_args = {"--freeze"},
+                         MosquittoOptions broker = {});
     ~SiteHarness();
 
     const std::filesystem::path& dir() const { return dir_.path(); }

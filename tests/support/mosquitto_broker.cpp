@@ -36,8 +36,15 @@ void MosquittoBroker::start() {
     std::ostringstream conf;
     conf << "listener " << port_ << " 127.0.0.1\n"
          << (options_.config.empty() ? "allow_anonymous true\n" : options_.config) << "\n"
-         << "persistence false\n"
-         << "log_dest stderr\n";
+         << (options_.persistent ? "persistence true\npersistence_location " +
+                                       (dir_ / (options_.name + "-db")).string() + "/\n"
+                                 : std::string("persistence false\n"))
+         // Started as root, mosquitto drops to its own user, which cannot write the persistence
+         // file below the test's private directory: it stays root for this test broker.
+         << (options_.persistent && ::geteuid() == 0 ? "user root\n" : "") << "log_dest stderr\n";
+    if (options_.persistent) {
+        std::filesystem::create_directories(dir_ / (options_.name + "-db"));
+    }
     auto conf_path = dir_ / (options_.name + ".conf");
     write_file(conf_path, conf.str());
     process_ = std::make_unique<Process>(find_program("mosquitto"),

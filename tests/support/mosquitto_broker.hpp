@@ -18,6 +18,8 @@ struct MosquittoOptions {
     // require_certificate, use_identity_as_username) and global ones (allow_anonymous,
     // password_file, acl_file, log_type). Empty: "allow_anonymous true".
     std::string config;
+    // Keep sessions and queued messages across stop()/start() (persistence file in the dir).
+    bool persistent = false;
 };
 
 // A real mosquitto broker on a free 127.0.0.1 port, for the lifetime of the object.

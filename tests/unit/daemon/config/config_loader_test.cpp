@@ -123,7 +123,7 @@ TEST_CASE("the reference config loads and describes the example site", "[config]
     CHECK(config.mqtt.keepalive == milliseconds(30'000));
     CHECK(config.mqtt.reconnect_min == milliseconds(1'000));
     CHECK(config.mqtt.reconnect_max == milliseconds(30'000));
-    CHECK(config.mqtt.max_buffered_messages == 10'000);
+    CHECK(config.mqtt.max_inflight == 256);
     CHECK(config.mqtt.username.empty());
     CHECK(config.mqtt.password.empty());
 

@@ -129,7 +129,7 @@ TEST_CASE("device line: tags, one float per ok numeric point, poll time and fail
     LineBuilder lines;
     sinks::append_device_line(lines, "demo", "pv-1", sample_profile(), sample_reading());
     CHECK(lines.str() == "device,device=pv-1,profile=sample,quality=partial,role=pv_inverter,"
-                         "site=demo ac_power_w=51230,voltage_v=229.8,poll_ms=3.25,"
+                         "site=demo ac_power_w=51230,voltage_v=229.8,poll_ms=3.25,seq=0i,"
                          "requests_failed=1i 1764340000123\n");
 }
 
@@ -143,7 +143,7 @@ TEST_CASE("device line of an offline device keeps poll time and failures", "[inf
     LineBuilder lines;
     sinks::append_device_line(lines, "demo", "pv-1", sample_profile(), reading);
     CHECK(lines.str() == "device,device=pv-1,profile=sample,quality=offline,role=pv_inverter,"
-                         "site=demo poll_ms=3.25,requests_failed=3i 1764340000123\n");
+                         "site=demo poll_ms=3.25,seq=0i,requests_failed=3i 1764340000123\n");
 }
 
 TEST_CASE("site line of a valid tick has every power, green figure and total", "[influx_lines]") {

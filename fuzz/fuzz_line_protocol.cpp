@@ -53,8 +53,9 @@ std::string stored_name(std::string_view text, std::string_view hazards, bool bl
 std::string stored_measurement(std::string_view text) {
     return stored_name(text, ",= \"", true);
 }
+// In tags a backslash before a space is a hazard too (see line_protocol.cpp).
 std::string stored_tag(std::string_view text) {
-    return stored_name(text, "", false);
+    return stored_name(text, " ", false);
 }
 std::string stored_field_key(std::string_view text) {
     return stored_name(text, ",= \"", true);

@@ -5,6 +5,7 @@
 #include "daemon/sinks/alert_json.hpp"
 #include "daemon/sinks/influx_lines.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace greenrack::app {
@@ -113,6 +114,27 @@ std::vector<alerts::SubjectValues> AlertRunner::device_values(std::int64_t now_m
     return out;
 }
 
+alerts::SpoolHealth AlertRunner::spool_health(std::int64_t now_ms) {
+    alerts::SpoolHealth health;
+    std::uint64_t dropped = 0;
+    for (const sinks::SpoolStats* spool : spools_) {
+        // Lost either way: dropped at a cap, or never written.
+        dropped += spool->dropped.load() + spool->write_errors.load();
+        const std::uint64_t max_bytes = spool->max_bytes.load();
+        if (max_bytes > 0) {
+            health.fill = std::max(health.fill, static_cast<double>(spool->bytes.load()) /
+                                                    static_cast<double>(max_bytes));
+        }
+        const std::int64_t oldest = spool->oldest_pending_ms.load();
+        if (oldest > 0 && (!health.oldest_pending_ms || oldest < *health.oldest_pending_ms)) {
+            health.oldest_pending_ms = oldest;
+        }
+    }
+    spool_drops_.add(now_ms, dropped);
+    health.dropped_recent = spool_drops_.increase(now_ms);
+    return health;
+}
+
 void AlertRunner::on_tick(const accounting::TickResult& tick, const accounting::Rollup* hour_so_far,
                           std::int64_t now_ms) {
     const std::int64_t end_ms = tick.start_ms + static_cast<std::int64_t>(tick.tau_s * 1000.0);
@@ -134,6 +156,7 @@ void AlertRunner::on_tick(const accounting::TickResult& tick, const accounting::
     }
     obs.site = std::vector<alerts::SubjectValues>{
         alerts::site_values(config_.site.id, tick, hour_so_far, stale)};
+    alerts::put_spool_values(obs.site->front().values, spool_health(now_ms), now_ms);
     obs.racks.emplace();
     for (const auto& rack : tick.racks) {
         obs.racks->push_back(alerts::rack_values(tick, rack));

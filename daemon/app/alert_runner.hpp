@@ -4,8 +4,10 @@
 #include "daemon/core/accounting/accounting_types.hpp"
 #include "daemon/core/alerts/alert_engine.hpp"
 #include "daemon/core/alerts/cause_tracker.hpp"
+#include "daemon/core/alerts/counter_window.hpp"
 #include "daemon/core/device_reading.hpp"
 #include "daemon/sinks/alertmanager_json.hpp"
+#include "daemon/sinks/spool.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -43,6 +45,9 @@ public:
     // Restores the saved state: restored firing alerts are handed to `notify` again (same
     // startsAt), alerts whose rule or subject is gone are resolved.
     void start(std::int64_t now_ms);
+    // The sinks' spools, for the site's spool_* outputs (rules spool_dropping, spool_filling).
+    // The stats must outlive the runner.
+    void watch_spools(std::vector<const sinks::SpoolStats*> spools) { spools_ = std::move(spools); }
     // Every device reading (for the device rules' last good reading).
     void add(const core::DeviceReading& reading);
     // After each accounting tick: racks' non-green energy for the cause, then every rule.
@@ -61,6 +66,7 @@ private:
     void deliver(const std::vector<alerts::AlertEvent>& events);
     sinks::AmAlert to_alertmanager(const alerts::AlertStatus& status) const;
     void persist();
+    alerts::SpoolHealth spool_health(std::int64_t now_ms);
 
     const config::Config& config_;
     std::string topic_base_;
@@ -73,6 +79,8 @@ private:
     std::vector<std::optional<std::int64_t>> last_good_ms_; // per device
     std::vector<bool> last_up_;                             // per device
     AlertCounters counters_;
+    std::vector<const sinks::SpoolStats*> spools_;
+    alerts::CounterWindow spool_drops_{std::chrono::minutes(10)};
     bool started_ = false;
 };
 

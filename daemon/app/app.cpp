@@ -206,6 +206,14 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 }
             },
             loggers.make("alerts"));
+        std::vector<const sinks::SpoolStats*> spools;
+        if (mqtt) {
+            spools.push_back(&mqtt->spool_stats());
+        }
+        if (influx) {
+            spools.push_back(&influx->spool_stats());
+        }
+        alert_runner->watch_spools(std::move(spools));
         alert_runner->start(unix_now_ms());
         if (balance) {
             balance->set_tick_observer(

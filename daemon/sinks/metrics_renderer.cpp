@@ -60,6 +60,7 @@ constexpr std::string_view influx_queue = "greenrack_self_influx_queue_lines";
 constexpr std::string_view influx_lines = "greenrack_self_influx_lines_total";
 constexpr std::string_view spool_pending = "greenrack_self_spool_pending_records";
 constexpr std::string_view spool_bytes = "greenrack_self_spool_bytes";
+constexpr std::string_view spool_max_bytes = "greenrack_self_spool_max_bytes";
 constexpr std::string_view spool_oldest = "greenrack_self_spool_oldest_pending_timestamp_seconds";
 constexpr std::string_view spool_records = "greenrack_self_spool_records_total";
 constexpr std::string_view spool_dropped = "greenrack_self_spool_dropped_total";
@@ -126,6 +127,8 @@ void declare_all(ExpositionWriter& out) {
     out.declare(spool_pending, T::gauge,
                 "Records (MQTT messages, InfluxDB lines) in a sink's spool not yet delivered.");
     out.declare(spool_bytes, T::gauge, "Bytes a sink's spool takes on disk.");
+    out.declare(spool_max_bytes, T::gauge,
+                "A sink spool's size cap (spool.max_size): beyond it the oldest records go.");
     out.declare(spool_oldest, T::gauge,
                 "When the oldest undelivered record of a sink's segment was spooled (Unix time, "
                 "s); 0 when nothing waits.");
@@ -383,6 +386,7 @@ private:
             const std::string& name = sink;
             add(spool_pending, {{"sink", name}}, as_double(spool->pending));
             add(spool_bytes, {{"sink", name}}, as_double(spool->bytes));
+            add(spool_max_bytes, {{"sink", name}}, as_double(spool->max_bytes));
             add(spool_oldest, {{"sink", name}},
                 static_cast<double>(spool->oldest_pending_ms.load()) / 1000.0);
             add(spool_records, {{"sink", name}, {"result", "appended"}},

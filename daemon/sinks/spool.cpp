@@ -93,6 +93,7 @@ std::size_t find_magic(std::string_view data, std::size_t from) {
 Spool::Spool(SpoolOptions options, std::string name, std::shared_ptr<spdlog::logger> logger,
              std::chrono::system_clock::time_point now)
     : options_(std::move(options)), name_(std::move(name)), logger_(std::move(logger)) {
+    stats_.max_bytes = options_.max_bytes;
     // At least four segments fit under the size cap, so a drop never takes most of the data.
     options_.segment_bytes = std::clamp<std::uint64_t>(
         options_.segment_bytes, 4096, std::max<std::uint64_t>(options_.max_bytes / 4, 4096));

@@ -34,6 +34,7 @@ struct SpoolStats {
     std::atomic<std::uint64_t> bytes{0};            // bytes on disk (all segments)
     std::atomic<std::int64_t> oldest_pending_ms{0}; // append time of the oldest pending, 0: none
     std::atomic<std::uint64_t> last_seq{0};         // sequence number of the newest record
+    std::atomic<std::uint64_t> max_bytes{0};        // the size cap (SpoolOptions::max_bytes)
 };
 
 struct SpoolEntry {

@@ -323,6 +323,15 @@ TEST_CASE("store and forward: a spool at its size cap drops the oldest data, cou
     const std::string dropped =
         "greenrack_self_spool_dropped_total{site=\"it\",sink=\"mqtt\",reason=\"size\"}";
     REQUIRE(wait_until([&] { return metric(dropped) > 0; }, 60s));
+    CHECK(metric("greenrack_self_spool_max_bytes{site=\"it\",sink=\"mqtt\"}") == 64 * 1024);
+    // The loss is alerted, not only counted: the built-in rule fires on the next tick.
+    CHECK(wait_until(
+        [&] {
+            return metric(
+                       "greenrack_alerts{site=\"it\",alertname=\"spool_dropping\",scope=\"site\","
+                       "subject=\"it\",severity=\"critical\",alertstate=\"firing\"}") == 1.0;
+        },
+        10s));
     const double polls_before = metric("greenrack_self_poll_duration_seconds_count{site=\"it\","
                                        "device=\"pdu-1\"}");
     sleep_ms(3000);
@@ -345,4 +354,6 @@ TEST_CASE("store and forward: a spool at its size cap drops the oldest data, cou
     check_no_gap(seqs, "pdu-1 after the drop"); // ...and nothing after them
     INFO(daemon->err());
     CHECK(daemon->err().find("size cap reached: dropped") != std::string::npos);
+    CHECK(daemon->err().find("alert spool_dropping it inactive -> firing (critical)") !=
+          std::string::npos);
 }

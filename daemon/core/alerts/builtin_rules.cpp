@@ -51,6 +51,17 @@ std::vector<RuleSpec> builtin_rules() {
                          "warning",
                          "Bus balance of site {subject} does not close: residual "
                          "{balance_residual_w:.0f} W ({value:.1%} of the load)"));
+    rules.push_back(rule("spool_dropping", Scope::site,
+                         {"spool_dropped_recent", Comparator::ge, 1.0}, std::nullopt, 0s, 0s,
+                         "critical",
+                         "Store and forward of site {subject} dropped {value:.0f} undelivered "
+                         "records in the last 10 min: a sink spool is at its cap (fill "
+                         "{spool_fill:.0%}, oldest waiting {spool_backlog_s:.0f} s)"));
+    rules.push_back(rule("spool_filling", Scope::site, {"spool_fill", Comparator::gt, 0.8}, 0.5,
+                         60s, 60s, "warning",
+                         "A sink spool of site {subject} is {value:.0%} full (oldest waiting "
+                         "{spool_backlog_s:.0f} s): is the broker or database reachable? At "
+                         "100 % the oldest data is dropped"));
     RuleSpec battery = rule("battery_green_low", Scope::battery,
                             {"green_fraction", Comparator::lt, 0.5}, 0.6, 60s, 30s, "info",
                             "Battery discharges {discharge_w:.0f} W while only {value:.0%} of "

@@ -34,6 +34,10 @@ const std::vector<OutputInfo> site_outputs{
     {"ipue", "load / IT"},
     {"hour_cfe", "hourly-matched CFE of the clock hour so far"},
     {"devices_stale", "devices without a recent good reading"},
+    {"spool_dropped_recent",
+     "records the sinks' spools lost (cap reached, write error) in the last 10 minutes"},
+    {"spool_fill", "fill of the fullest sink spool (bytes / spool.max_size), 0..1"},
+    {"spool_backlog_s", "age of the oldest record waiting in a sink spool (0: none waits)"},
 };
 const std::vector<OutputInfo> rack_outputs{
     {"it_w", "rack IT power E_i"},
@@ -181,6 +185,15 @@ SubjectValues battery_values(const accounting::TickResult& tick) {
                   watts((1.0 - tick.battery_green_fraction) * tick.battery_to_load_wh, tau));
     }
     return out;
+}
+
+void put_spool_values(Values& values, const SpoolHealth& health, std::int64_t now_ms) {
+    values.insert_or_assign("spool_dropped_recent", static_cast<double>(health.dropped_recent));
+    values.insert_or_assign("spool_fill", health.fill);
+    const std::int64_t backlog_ms =
+        health.oldest_pending_ms ? std::max<std::int64_t>(0, now_ms - *health.oldest_pending_ms)
+                                 : 0;
+    values.insert_or_assign("spool_backlog_s", static_cast<double>(backlog_ms) / 1000.0);
 }
 
 SubjectValues device_values(const DeviceHealth& health, std::int64_t now_ms) {

@@ -3,6 +3,7 @@
 #include "daemon/core/accounting/accounting_types.hpp"
 #include "daemon/core/alerts/alert_types.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -46,6 +47,18 @@ SubjectValues site_values(std::string site_id, const accounting::TickResult& tic
                           const accounting::Rollup* hour_so_far, int devices_stale);
 SubjectValues rack_values(const accounting::TickResult& tick, const accounting::RackTick& rack);
 SubjectValues battery_values(const accounting::TickResult& tick);
+
+// The store-and-forward spools of the sinks (see daemon/sinks/spool.hpp), for the site's
+// spool_* outputs: records dropped by a cap in the recent window (all sinks), the fill of the
+// fullest spool (bytes on disk / its max_size) and the append time of the oldest record still
+// waiting for delivery (unset: nothing waits).
+struct SpoolHealth {
+    std::uint64_t dropped_recent = 0;
+    double fill = 0.0;
+    std::optional<std::int64_t> oldest_pending_ms;
+};
+// Adds spool_dropped_recent, spool_fill and spool_backlog_s to `values`.
+void put_spool_values(Values& values, const SpoolHealth& health, std::int64_t now_ms);
 
 // Device health at `now_ms`: stale (0/1), up (0/1), age_s (absent before the first answer).
 struct DeviceHealth {

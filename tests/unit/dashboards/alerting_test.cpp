@@ -952,7 +952,7 @@ TEST_CASE("the Grafana alert rules query only provisioned data sources and names
 TEST_CASE("every built-in rule has exactly one Grafana rule with the same threshold, direction, "
           "recovery, pending period and severity",
           "[dashboards][alerting]") {
-    REQUIRE(context().builtin.size() == 7);
+    REQUIRE(context().builtin.size() == 9);
     const auto problems = check_equivalence(load_rules(), context());
     INFO(join(problems));
     CHECK(problems.empty());
@@ -974,6 +974,8 @@ TEST_CASE("each Grafana rule watches the quantity of its built-in rule", "[dashb
         {"balance_residual",
          {"abs(greenrack_site_balance_residual_watts) /",
           "greenrack_site_power_watts{flow=\"load\"} > 0"}},
+        {"spool_dropping", {"increase(greenrack_self_spool_dropped_total[10m])"}},
+        {"spool_filling", {"greenrack_self_spool_bytes / greenrack_self_spool_max_bytes"}},
         {"battery_green_low",
          {"greenrack_battery_green_fraction_ratio and",
           "greenrack_site_power_watts{flow=\"battery_discharge\"} > 100"}}};
@@ -989,12 +991,14 @@ TEST_CASE("each Grafana rule watches the quantity of its built-in rule", "[dashb
         CHECK(node(rule_named(file, spec.name), "A")["model"]["instant"] == true);
     }
     // No data: with no tick validity in Prometheus no green figure is computed (data_gap
-    // fires); outside the battery guard there is no series by design (normal); otherwise the
-    // state stands still, as greenrackd keeps it over gaps.
+    // fires); outside the battery guard there is no series by design (normal), and no spool
+    // series means no sink; otherwise the state stands still, as greenrackd keeps it over gaps.
     CHECK(rule_named(file, "data_gap")["noDataState"] == "Alerting");
     CHECK(rule_named(file, "battery_green_low")["noDataState"] == "OK");
+    // Nothing dropped is nothing to report (no sink, no spool series).
+    CHECK(rule_named(file, "spool_dropping")["noDataState"] == "OK");
     for (const char* name : {"rack_nongreen", "site_nongreen", "site_coverage_low", "device_stale",
-                             "balance_residual"}) {
+                             "balance_residual", "spool_filling"}) {
         INFO(name);
         CHECK(rule_named(file, name)["noDataState"] == "KeepLast");
     }

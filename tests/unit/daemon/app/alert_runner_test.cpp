@@ -72,6 +72,10 @@ enabled = false
 enabled = false
 [alerts.builtin.battery_green_low]
 enabled = false
+[alerts.builtin.spool_dropping]
+enabled = false
+[alerts.builtin.spool_filling]
+enabled = false
 )" + alerts;
 }
 

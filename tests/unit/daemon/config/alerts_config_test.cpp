@@ -102,7 +102,7 @@ TEST_CASE("without alert sections every built-in rule runs with its defaults", "
     CHECK(config.alerts.enabled);
     CHECK(config.alerts.cause_window == 15min);
     CHECK(config.alerts.cause_racks == 3);
-    REQUIRE(config.alerts.rules.size() == 7);
+    REQUIRE(config.alerts.rules.size() == 9);
     const RuleSpec* rack = find(config, "rack_nongreen");
     REQUIRE(rack != nullptr);
     CHECK(rack->enabled);
@@ -163,7 +163,7 @@ resend_interval = "30s"
 generator_url = "http://gw-7:9464/metrics"
 )"));
     const Config config = load_config(file.path());
-    REQUIRE(config.alerts.rules.size() == 8);
+    REQUIRE(config.alerts.rules.size() == 10);
     const RuleSpec& rule = config.alerts.rules.back();
     CHECK(rule.name == "r1_on_grid");
     CHECK(rule.scope == Scope::rack);
@@ -235,7 +235,8 @@ TEST_CASE("invalid alert rules stop start-up at the value at fault", "[config][a
         {"[alerts.builtin.rack_nongren]\nthreshold = 1\n",
          "31:1: alerts.builtin.rack_nongren: no built-in rule \"rack_nongren\" (built-in rules: "
          "rack_nongreen, site_nongreen, site_coverage_low, device_stale, data_gap, "
-         "balance_residual, battery_green_low; define new rules with [[alert]])"},
+         "balance_residual, spool_dropping, spool_filling, battery_green_low; define new rules "
+         "with [[alert]])"},
         {"[alerts.builtin.rack_nongreen]\noutput = \"it_w\"\n",
          "32:10: alerts.builtin.rack_nongreen.output: unknown key (misspelt, or not valid here)"},
         {"[alerts.builtin.battery_green_low]\nwhen = { output = \"dischrage_w\", op = \">\", "

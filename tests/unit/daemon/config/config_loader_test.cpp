@@ -106,7 +106,7 @@ TEST_CASE("the reference config loads and describes the example site", "[config]
 
     // Alerts: the seven built-in rules (one tuned with its defaults) and the example rule.
     CHECK(config.alerts.enabled);
-    REQUIRE(config.alerts.rules.size() == 8);
+    REQUIRE(config.alerts.rules.size() == 10);
     CHECK(config.alerts.rules[0].name == "rack_nongreen");
     CHECK(config.alerts.rules[0].condition.threshold == 500.0);
     const auto& custom = config.alerts.rules.back();

@@ -57,6 +57,7 @@ TEST_CASE("the built-in rules are valid, unique, enabled and documented names") 
     }
     CHECK(names == std::vector<std::string>{"rack_nongreen", "site_nongreen", "site_coverage_low",
                                             "device_stale", "data_gap", "balance_residual",
+                                            "spool_dropping", "spool_filling",
                                             "battery_green_low"});
     CHECK_NOTHROW(AlertEngine("qh", rules));
 }
@@ -99,6 +100,37 @@ TEST_CASE("balance_residual fires after 5 min of a residual above 5 percent of t
                    site({{"balance_residual_ratio", 0.08}, {"balance_residual_w", 800.0}}),
                    70) == 60);
     CHECK(fires_at("balance_residual", site({{"balance_residual_ratio", 0.01}}), 70) == -1);
+}
+
+TEST_CASE("spool_dropping fires at the first evaluation that sees dropped records") {
+    CHECK(fires_at("spool_dropping",
+                   site({{"spool_dropped_recent", 3.0}, {"spool_fill", 1.0},
+                         {"spool_backlog_s", 600.0}}),
+                   5) == 0);
+    CHECK(fires_at("spool_dropping", site({{"spool_dropped_recent", 0.0}, {"spool_fill", 1.0}}),
+                   20) == -1);
+}
+
+TEST_CASE("spool_dropping resolves once the window holds no drop") {
+    AlertEngine engine("qh", {find_rule(builtin_rules(), "spool_dropping")});
+    Observations obs = site({{"spool_dropped_recent", 2.0}, {"spool_fill", 1.0}});
+    obs.now_ms = t0;
+    REQUIRE(engine.evaluate(obs).size() == 1);
+    REQUIRE(engine.statuses().front().state == AlertState::firing);
+    obs = site({{"spool_dropped_recent", 0.0}, {"spool_fill", 0.2}});
+    obs.now_ms = t0 + tick;
+    const auto events = engine.evaluate(obs);
+    REQUIRE(events.size() == 1);
+    CHECK(events.front().to == AlertState::resolved);
+}
+
+TEST_CASE("spool_filling warns after 60 s above 80 percent and clears below 50 percent") {
+    CHECK(fires_at("spool_filling", site({{"spool_fill", 0.85}, {"spool_backlog_s", 900.0}}),
+                   20) == 12);
+    CHECK(fires_at("spool_filling", site({{"spool_fill", 0.75}}), 20) == -1);
+    const auto& rule = find_rule(builtin_rules(), "spool_filling");
+    REQUIRE(rule.clear_threshold);
+    CHECK(*rule.clear_threshold == 0.5);
 }
 
 TEST_CASE("battery_green_low fires only while the battery discharges") {

@@ -103,3 +103,22 @@ TEST_CASE("device values are stale past the limit and before the first good read
     CHECK(values.values.at("up") == 0.0);
     CHECK_FALSE(values.values.contains("age_s"));
 }
+
+TEST_CASE("spool values: recent drops, fullest fill and the age of the oldest waiting record") {
+    Values values;
+    put_spool_values(values, SpoolHealth{4, 0.97, 40'000}, 100'000);
+    CHECK(values.at("spool_dropped_recent") == 4.0);
+    CHECK(values.at("spool_fill") == Approx(0.97));
+    CHECK(values.at("spool_backlog_s") == Approx(60.0));
+    for (const auto& [name, value] : values) {
+        CAPTURE(name);
+        CHECK(is_output_of(Scope::site, name));
+    }
+}
+
+TEST_CASE("spool values: nothing waiting is a backlog of zero seconds") {
+    Values values;
+    put_spool_values(values, SpoolHealth{0, 0.0, std::nullopt}, 100'000);
+    CHECK(values.at("spool_backlog_s") == 0.0);
+    CHECK(values.at("spool_dropped_recent") == 0.0);
+}

@@ -141,6 +141,12 @@ void load_alertmanager(const TableReader& section, AlertmanagerConfig& out) {
                                              std::string(common::toml_type_name(element)));
             }
             const std::string url = element.as_string()->get();
+            if (common::url_has_userinfo(url)) {
+                throw ConfigError(where, path +
+                                             ": a user name or password in the URL would end up "
+                                             "in logs (basic auth is not supported), got " +
+                                             quote(common::redact_url_userinfo(url)));
+            }
             const std::string_view scheme = "http://";
             const auto rest = std::string_view(url).substr(std::min(url.size(), scheme.size()));
             const auto colon = rest.find(':');

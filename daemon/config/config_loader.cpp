@@ -483,14 +483,10 @@ private:
 
         out.enabled = mqtt.get_bool("enabled", out.enabled);
         out.uri = mqtt.get_string("uri", out.uri);
-        if (const auto scheme_end = out.uri.find("://"); scheme_end != std::string::npos) {
-            // Not echoed: user:password@ would put the password in the error message.
-            const std::string authority =
-                out.uri.substr(scheme_end + 3, out.uri.find('/', scheme_end + 3));
-            if (authority.find('@') != std::string::npos) {
-                mqtt.fail("uri", "credentials in the broker URI are not supported (they would "
-                                 "end up in logs): use mqtt.username and mqtt.password_file");
-            }
+        // Not echoed: user:password@ would put the password in the error message.
+        if (common::url_has_userinfo(out.uri)) {
+            mqtt.fail("uri", "credentials in the broker URI are not supported (they would end up "
+                             "in logs): use mqtt.username and mqtt.password_file");
         }
         if (auto problem = uri_problem(out.uri)) {
             mqtt.fail("uri", "invalid broker URI " + quote(out.uri) + ": " + *problem);
@@ -702,6 +698,11 @@ private:
         {
             const std::string_view scheme = "http://";
             const auto colon = out.url.rfind(':');
+            if (common::url_has_userinfo(out.url)) {
+                influx.fail("url", "a user name or password in the URL would end up in logs: "
+                                   "use username and password_file (or token_file), got " +
+                                       quote(common::redact_url_userinfo(out.url)));
+            }
             if (out.url.rfind(scheme, 0) != 0 || colon < scheme.size() ||
                 out.url.size() == colon + 1 ||
                 out.url.find_first_not_of("0123456789/", colon + 1) != std::string::npos) {

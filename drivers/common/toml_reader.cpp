@@ -41,6 +41,32 @@ toml::table parse_toml_file(const std::filesystem::path& path) {
     return parse_toml_text(text, path.string());
 }
 
+namespace {
+
+// [begin, end) of the authority of `url`: after "://" (or from the start) to the next '/'.
+std::pair<std::size_t, std::size_t> authority_of(std::string_view url) {
+    const auto scheme_end = url.find("://");
+    const std::size_t begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+    const auto slash = url.find('/', begin);
+    return {begin, slash == std::string_view::npos ? url.size() : slash};
+}
+
+} // namespace
+
+bool url_has_userinfo(std::string_view url) {
+    const auto [begin, end] = authority_of(url);
+    return url.substr(begin, end - begin).find('@') != std::string_view::npos;
+}
+
+std::string redact_url_userinfo(std::string_view url) {
+    const auto [begin, end] = authority_of(url);
+    const auto at = url.substr(begin, end - begin).rfind('@');
+    if (at == std::string_view::npos) {
+        return std::string(url);
+    }
+    return std::string(url.substr(0, begin)) + "***" + std::string(url.substr(begin + at));
+}
+
 std::string quote(std::string_view text) {
     std::string out = "\"";
     out += text;

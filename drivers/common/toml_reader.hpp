@@ -107,6 +107,11 @@ private:
 
 // "text" with double quotes around it, for messages.
 std::string quote(std::string_view text);
+// A URL with any user name and password before '@' in its authority replaced by `***`
+// ("http://***@host:8086"), so a message can quote it without leaking a secret.
+std::string redact_url_userinfo(std::string_view url);
+// True when the URL's authority (between "://" and the next '/') holds a '@'.
+bool url_has_userinfo(std::string_view url);
 // A number as an operator would write it in the file (default stream formatting).
 std::string number_text(double value);
 

@@ -103,10 +103,11 @@ TEST_CASE("balance_residual fires after 5 min of a residual above 5 percent of t
 }
 
 TEST_CASE("spool_dropping fires at the first evaluation that sees dropped records") {
-    CHECK(fires_at("spool_dropping",
-                   site({{"spool_dropped_recent", 3.0}, {"spool_fill", 1.0},
-                         {"spool_backlog_s", 600.0}}),
-                   5) == 0);
+    CHECK(
+        fires_at(
+            "spool_dropping",
+            site({{"spool_dropped_recent", 3.0}, {"spool_fill", 1.0}, {"spool_backlog_s", 600.0}}),
+            5) == 0);
     CHECK(fires_at("spool_dropping", site({{"spool_dropped_recent", 0.0}, {"spool_fill", 1.0}}),
                    20) == -1);
 }
@@ -125,8 +126,8 @@ TEST_CASE("spool_dropping resolves once the window holds no drop") {
 }
 
 TEST_CASE("spool_filling warns after 60 s above 80 percent and clears below 50 percent") {
-    CHECK(fires_at("spool_filling", site({{"spool_fill", 0.85}, {"spool_backlog_s", 900.0}}),
-                   20) == 12);
+    CHECK(fires_at("spool_filling", site({{"spool_fill", 0.85}, {"spool_backlog_s", 900.0}}), 20) ==
+          12);
     CHECK(fires_at("spool_filling", site({{"spool_fill", 0.75}}), 20) == -1);
     const auto& rule = find_rule(builtin_rules(), "spool_filling");
     REQUIRE(rule.clear_threshold);

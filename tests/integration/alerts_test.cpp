@@ -44,7 +44,7 @@ std::vector<json> rule_events(MqttRecorder& mqtt, const std::string& rule) {
 } // namespace
 
 TEST_CASE("a cloud drains the battery, then the site alert fires naming the racks and resolves",
-          "[e2e][alerts]") {
+          "[e2e][alerts][solo]") {
     TempDir dir("greenrack-alerts");
     MosquittoBroker broker(dir.path());
     Alertmanager alertmanager(dir.path());

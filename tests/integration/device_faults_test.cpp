@@ -243,7 +243,7 @@ struct PhaseReport {
 TEST_CASE("device faults: a device behind a blackholed, refused, reset, truncating, garbled, "
           "desynchronised, excepting, lossy or slow link goes stale and recovers by itself "
           "while devices on other buses keep polling on time",
-          "[faults][modbus]") {
+          "[faults][modbus][solo]") {
     const auto started = std::chrono::steady_clock::now();
     SiteHarness site;
     FaultProxy proxy(site.listener_port("pdus"));

@@ -129,7 +129,8 @@ TEST_CASE("spool_filling warns after 60 s above 80 percent and clears below 50 p
     CHECK(fires_at("spool_filling", site({{"spool_fill", 0.85}, {"spool_backlog_s", 900.0}}), 20) ==
           12);
     CHECK(fires_at("spool_filling", site({{"spool_fill", 0.75}}), 20) == -1);
-    const auto& rule = find_rule(builtin_rules(), "spool_filling");
+    const auto rules = builtin_rules();
+    const auto& rule = find_rule(rules, "spool_filling");
     REQUIRE(rule.clear_threshold);
     CHECK(*rule.clear_threshold == 0.5);
 }

@@ -118,8 +118,8 @@ alerts::SpoolHealth AlertRunner::spool_health(std::int64_t now_ms) {
     alerts::SpoolHealth health;
     std::uint64_t dropped = 0;
     for (const sinks::SpoolStats* spool : spools_) {
-        // Lost either way: dropped at a cap, or never written.
-        dropped += spool->dropped.load() + spool->write_errors.load();
+        // Lost either way: dropped at a cap, never written, or damaged on disk.
+        dropped += spool->dropped.load() + spool->write_errors.load() + spool->corrupt.load();
         const std::uint64_t max_bytes = spool->max_bytes.load();
         if (max_bytes > 0) {
             health.fill = std::max(health.fill, static_cast<double>(spool->bytes.load()) /

@@ -133,8 +133,9 @@ void declare_all(ExpositionWriter& out) {
                 "When the oldest undelivered record of a sink's segment was spooled (Unix time, "
                 "s); 0 when nothing waits.");
     out.declare(spool_records, T::counter, "Records appended to and delivered from a spool.");
-    out.declare(spool_dropped, T::counter,
-                "Undelivered records a spool dropped: size or age cap, or a write error.");
+    out.declare(
+        spool_dropped, T::counter,
+        "Undelivered records a spool lost: size or age cap, a write error, or damaged on disk.");
     out.declare(build_info, T::gauge, "Always 1; the greenrackd version as a label.");
     out.declare(alerts_name, T::gauge,
                 "1 for every pending or firing alert (like Prometheus' ALERTS), by rule "
@@ -399,6 +400,7 @@ private:
             add(spool_dropped, {{"sink", name}, {"reason", "age"}}, static_cast<double>(by_age));
             add(spool_dropped, {{"sink", name}, {"reason", "write_error"}},
                 as_double(spool->write_errors));
+            add(spool_dropped, {{"sink", name}, {"reason", "corrupt"}}, as_double(spool->corrupt));
         }
         if (in_.influx != nullptr) {
             add(influx_queue, {}, as_double(in_.influx->queue_lines));

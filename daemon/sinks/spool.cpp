@@ -383,7 +383,7 @@ void Spool::log_error_limited(const std::string& text) {
         now - last_error_log_ >= error_log_interval) {
         last_error_log_ = now;
         logger_->error("spool {}: {} (records lost so far: {})", name_, text,
-                       stats_.write_errors.load());
+                       stats_.dropped.load() + stats_.write_errors.load() + stats_.corrupt.load());
     }
 }
 
@@ -560,12 +560,18 @@ std::vector<SpoolEntry> Spool::read(std::size_t max_records, std::size_t max_byt
         std::string_view view =
             std::string_view(window).substr(static_cast<std::size_t>(read_offset_ - window_offset));
         DecodeResult r = decode_record(view);
-        if (r.status == DecodeStatus::incomplete && r.needed > 0 &&
-            read_offset_ + r.needed <= segment.bytes) {
-            window_offset = read_offset_;
-            window = pread_some(read_fd_, read_offset_, r.needed);
-            view = window;
-            r = decode_record(view);
+        if (r.status == DecodeStatus::incomplete) {
+            // The window ends inside this record, in its header or in its payload: read again
+            // from the record's start (whole segments only hold whole records).
+            const std::uint64_t left = segment.bytes - read_offset_;
+            const auto want = static_cast<std::size_t>(
+                std::min<std::uint64_t>(std::max<std::uint64_t>(read_window, r.needed), left));
+            if (want > view.size()) {
+                window_offset = read_offset_;
+                window = pread_some(read_fd_, read_offset_, want);
+                view = window;
+                r = decode_record(view);
+            }
         }
         if (r.status != DecodeStatus::ok) {
             // Damaged on disk since it was written: skip to the next readable record.

@@ -35,7 +35,7 @@ const std::vector<OutputInfo> site_outputs{
     {"hour_cfe", "hourly-matched CFE of the clock hour so far"},
     {"devices_stale", "devices without a recent good reading"},
     {"spool_dropped_recent",
-     "records the sinks' spools lost (cap reached, write error) in the last 10 minutes"},
+     "records the sinks' spools lost (cap, write error, damaged) in the last 10 min"},
     {"spool_fill", "fill of the fullest sink spool (bytes / spool.max_size), 0..1"},
     {"spool_backlog_s", "age of the oldest record waiting in a sink spool (0: none waits)"},
 };

@@ -161,6 +161,26 @@ TEST_CASE("a damaged record inside a segment is skipped and counted, the others 
     CHECK(payloads(spool.read(10, 1 << 20)) == std::vector<std::string>{"first", "third"});
 }
 
+TEST_CASE("a record whose header or payload straddles the end of a read window is read whole") {
+    // read() decodes from 256 KiB windows of a segment; the second record starts `split` bytes
+    // before the end of the first window: inside, at the end of, or past its 28-byte header.
+    constexpr std::size_t window = 256 * 1024;
+    for (const std::size_t split : {1, 4, 13, 27, 28, 29, 40, 1000}) {
+        CAPTURE(split);
+        TempDir dir("spool");
+        Spool spool(options_in(dir.path()), "test", quiet(), t0);
+        const std::string filler(window - split - 28, 'f');
+        const std::string second(600, 's');
+        spool.append(std::vector<std::string_view>{filler, second, "third"}, t0);
+        const auto entries = spool.read(10, 16 << 20);
+        CHECK(spool.stats().corrupt == 0);
+        REQUIRE(entries.size() == 3);
+        CHECK(entries[1].seq == 2);
+        CHECK(entries[1].payload == second);
+        CHECK(entries[2].payload == "third");
+    }
+}
+
 TEST_CASE("past the size cap the oldest undelivered records are dropped and counted") {
     TempDir dir("spool");
     SpoolOptions options = options_in(dir.path());

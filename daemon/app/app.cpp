@@ -3,6 +3,7 @@
 #include "daemon/app/accounting_runner.hpp"
 #include "daemon/app/alert_runner.hpp"
 #include "daemon/app/poller.hpp"
+#include "daemon/app/service_notifier.hpp"
 #include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
 #include "daemon/core/site_summary.hpp"
@@ -23,7 +24,6 @@
 #include <iomanip>
 #include <map>
 #include <sstream>
-#include <systemd/sd-daemon.h>
 
 namespace greenrack::app {
 
@@ -376,6 +376,35 @@ int run_daemon(const config::Config& config, const RunOptions& options,
             });
     }
 
+    // systemd: READY=1, then WATCHDOG=1 (with WatchdogSec=) and STATUS= from this loop.
+    ServiceNotifier notifier(
+        io.get_executor(),
+        [&] {
+            std::size_t ok = 0;
+            std::size_t answered = 0;
+            for (std::size_t d = 0; d < store.size(); ++d) {
+                if (const core::DeviceReading* reading = store.latest(d)) {
+                    const auto quality = core::reading_quality(*reading);
+                    ok += quality == core::ReadingQuality::ok ? 1 : 0;
+                    answered += quality != core::ReadingQuality::offline ? 1 : 0;
+                }
+            }
+            std::string status = "polling " + std::to_string(config.devices.size()) +
+                                 " devices: " + std::to_string(ok) + " ok, " +
+                                 std::to_string(answered - ok) + " partial, " +
+                                 std::to_string(config.devices.size() - answered) + " offline";
+            if (mqtt) {
+                status += std::string("; mqtt ") + (mqtt->connected() ? "up" : "DOWN") + ", " +
+                          std::to_string(mqtt->spool_stats().pending.load()) + " spooled";
+            }
+            if (influx) {
+                status += "; influxdb " + std::to_string(influx->spool_stats().pending.load()) +
+                          " spooled";
+            }
+            return status;
+        },
+        loggers.make("systemd"));
+
     boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int signal) {
@@ -388,7 +417,7 @@ int run_daemon(const config::Config& config, const RunOptions& options,
                 return;
             }
             log->info("signal {}: stopping", signal);
-            sd_notify(0, "STOPPING=1");
+            notifier.stopping();
             if (summary) {
                 summary->cancel();
             }
@@ -423,7 +452,7 @@ int run_daemon(const config::Config& config, const RunOptions& options,
 
     log->info("greenrackd {} polling {} devices on {} buses for site {}", version_string,
               config.devices.size(), poller.workers().size(), config.site.id);
-    sd_notifyf(0, "READY=1\nSTATUS=polling %zu devices", config.devices.size());
+    notifier.ready();
     io.run();
     log->info("stopped");
     return 0;

@@ -1,6 +1,7 @@
 #include "daemon/app/service_notifier.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 #include <systemd/sd-daemon.h>
 
 namespace greenrack::app {
@@ -9,7 +10,7 @@ ServiceNotifier::ServiceNotifier(boost::asio::any_io_executor executor, Status s
                                  std::shared_ptr<spdlog::logger> logger,
                                  std::chrono::milliseconds status_interval)
     : timer_(std::move(executor)), status_(std::move(status)), logger_(std::move(logger)),
-      status_interval_(status_interval) {
+      status_interval_(status_interval), enabled_(std::getenv("NOTIFY_SOCKET") != nullptr) {
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
         period_ = std::chrono::microseconds(usec / 2);
@@ -31,7 +32,7 @@ void ServiceNotifier::stopping() {
 }
 
 void ServiceNotifier::schedule() {
-    if (stopped_) {
+    if (stopped_ || !enabled_) { // not started by systemd: no wake-ups for nobody
         return;
     }
     if (period_.count() > 0) {
@@ -49,6 +50,9 @@ void ServiceNotifier::schedule() {
 }
 
 void ServiceNotifier::send(const std::string& state) {
+    if (!enabled_) {
+        return;
+    }
     std::string message = state;
     if (!message.empty()) {
         message += '\n';

@@ -16,7 +16,7 @@ namespace greenrack::app {
 // * With WatchdogSec= set (WATCHDOG_USEC in the environment), WATCHDOG=1 every half period,
 //   each with a fresh STATUS= line; without it, STATUS= alone every `status_interval`.
 // * stopping(): STOPPING=1.
-// Without NOTIFY_SOCKET (not started by systemd) every call is a no-op.
+// Without NOTIFY_SOCKET (not started by systemd) every call is a no-op and no timer runs.
 class ServiceNotifier {
 public:
     using Status = std::function<std::string()>; // one line, e.g. "polling 14 devices: ..."
@@ -39,6 +39,7 @@ private:
     std::shared_ptr<spdlog::logger> logger_;
     std::chrono::microseconds period_{0};
     std::chrono::milliseconds status_interval_;
+    bool enabled_; // NOTIFY_SOCKET is set
     bool stopped_ = false;
     bool warned_ = false;
 };

@@ -257,33 +257,36 @@ int run_daemon(const config::Config& config, const RunOptions& options,
     std::unique_ptr<PeriodicTimer> summary;
     if (options.summary) {
         const milliseconds max_age = staleness_limit(config);
-        summary = std::make_unique<PeriodicTimer>(io, milliseconds(1000), milliseconds(600), [&] {
-            auto now = system_clock::now();
-            std::string line =
-                core::format_summary(core::summarize(config, store, now, max_age), now);
-            if (const auto* tick = balance ? balance->last_tick() : nullptr) {
-                line += " | " + core::format_balance(*tick);
-            }
-            if (alert_runner) {
-                std::string firing;
-                std::size_t count = 0;
-                for (const auto& status : alert_runner->statuses()) {
-                    if (status.state == alerts::AlertState::firing) {
-                        firing += (count++ == 0 ? " " : ", ") + status.rule + "/" + status.subject;
+        // max_age by value: this block ends long before the timer does.
+        summary = std::make_unique<PeriodicTimer>(
+            io, milliseconds(1000), milliseconds(600), [&, max_age] {
+                auto now = system_clock::now();
+                std::string line =
+                    core::format_summary(core::summarize(config, store, now, max_age), now);
+                if (const auto* tick = balance ? balance->last_tick() : nullptr) {
+                    line += " | " + core::format_balance(*tick);
+                }
+                if (alert_runner) {
+                    std::string firing;
+                    std::size_t count = 0;
+                    for (const auto& status : alert_runner->statuses()) {
+                        if (status.state == alerts::AlertState::firing) {
+                            firing +=
+                                (count++ == 0 ? " " : ", ") + status.rule + "/" + status.subject;
+                        }
+                    }
+                    line += count == 0 ? " | no alerts"
+                                       : " | " + std::to_string(count) + " firing:" + firing;
+                }
+                if (mqtt) {
+                    line += mqtt->connected() ? " | mqtt up" : " | mqtt down";
+                    line += ", " + std::to_string(mqtt->stats().published.load()) + " sent";
+                    if (auto dropped = mqtt->stats().dropped.load(); dropped > 0) {
+                        line += ", " + std::to_string(dropped) + " dropped";
                     }
                 }
-                line += count == 0 ? " | no alerts"
-                                   : " | " + std::to_string(count) + " firing:" + firing;
-            }
-            if (mqtt) {
-                line += mqtt->connected() ? " | mqtt up" : " | mqtt down";
-                line += ", " + std::to_string(mqtt->stats().published.load()) + " sent";
-                if (auto dropped = mqtt->stats().dropped.load(); dropped > 0) {
-                    line += ", " + std::to_string(dropped) + " dropped";
-                }
-            }
-            out << line << std::endl;
-        });
+                out << line << std::endl;
+            });
     }
 
     std::unique_ptr<sinks::PrometheusServer> prometheus;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <csignal>
+#include <regex>
 
 using namespace greenrack::test;
 using namespace std::chrono_literals;
@@ -87,6 +88,30 @@ TEST_CASE("greenrackd --once prints every device's decoded values and exits 0", 
     CHECK(result.out.find("pdu-1 (rack_pdu_px3_24, unit 3 on pdus): ok") != std::string::npos);
     CHECK(result.out.find("outlet_24_power_w") != std::string::npos);
     CHECK(result.out.find("\"Test Solar\"") != std::string::npos);
+}
+
+TEST_CASE("greenrackd --summary prints a live line per second counting the devices that answer",
+          "[e2e]") {
+    SiteHarness site;
+    auto daemon = site.start_daemon({"--summary"});
+    std::smatch match;
+    const std::regex line("devices ([0-9]+)/6 ok(, ([0-9]+) partial)?");
+    const bool seen = wait_until(
+        [&] {
+            const std::string out = daemon->out();
+            std::string last;
+            for (auto it = std::sregex_iterator(out.begin(), out.end(), line);
+                 it != std::sregex_iterator(); ++it) {
+                last = it->str();
+            }
+            // Every device answers the simulator: none counted offline.
+            return std::regex_search(last, match, line) &&
+                   std::stoi(match[1]) + (match[3].matched ? std::stoi(match[3]) : 0) == 6;
+        },
+        10s);
+    INFO(daemon->out() << daemon->err());
+    CHECK(seen);
+    REQUIRE(daemon->stop(SIGTERM, 10s) == 0);
 }
 
 TEST_CASE("greenrackd --once exits 1 and names the device when a device does not answer", "[e2e]") {

@@ -58,17 +58,23 @@ int main(int argc, char** argv) {
     }
 
     const std::string path = vm["config"].as<std::string>();
+    // Used at start-up and again on every SIGHUP; throws ConfigError with file:line:column.
+    auto load = [path] {
+        greenrack::config::Config loaded = greenrack::config::load_config(path);
+        // systemd's StateDirectory= (and the demo) hand the state directory over in the
+        // environment.
+        if (const char* state = std::getenv("STATE_DIRECTORY");
+            state != nullptr && *state != '\0') {
+            loaded.daemon.state_directory = state;
+        }
+        return loaded;
+    };
     greenrack::config::Config config;
     try {
-        config = greenrack::config::load_config(path);
+        config = load();
     } catch (const greenrack::common::ConfigError& err) {
         std::cerr << err.what() << "\n";
         return exit_config;
-    }
-
-    // systemd's StateDirectory= (and the demo) hand the state directory over in the environment.
-    if (const char* state = std::getenv("STATE_DIRECTORY"); state != nullptr && *state != '\0') {
-        config.daemon.state_directory = state;
     }
 
     std::string level_text = config.daemon.log_level;
@@ -100,6 +106,8 @@ int main(int argc, char** argv) {
         }
         greenrack::app::RunOptions run_options;
         run_options.summary = vm.count("summary") != 0U;
+        run_options.reload = load;
+        run_options.log_level_fixed = vm.count("log-level") != 0U;
         return greenrack::app::run_daemon(config, run_options, loggers, std::cout);
     } catch (const std::exception& err) {
         std::cerr << "greenrackd: fatal: " << err.what() << "\n";

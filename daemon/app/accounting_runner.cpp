@@ -28,12 +28,20 @@ accounting::AccountingSettings settings_of(const config::Config& config) {
     return settings;
 }
 
+std::vector<std::string> rack_ids(const config::Config& config) {
+    std::vector<std::string> ids;
+    for (const auto& rack : config.racks) {
+        ids.push_back(rack.id);
+    }
+    return ids;
+}
+
 } // namespace
 
 AccountingRunner::AccountingRunner(const config::Config& config, boost::asio::io_context& io,
                                    std::string topic_base, Publish publish, EmitLines emit_lines,
                                    std::shared_ptr<spdlog::logger> logger)
-    : config_(config), io_(io), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
+    : config_(&config), io_(io), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
       emit_lines_(std::move(emit_lines)), logger_(std::move(logger)), engine_(settings_of(config)),
       site_(config), timer_(io), tick_ms_(config.accounting.settings.tick.count()) {}
 
@@ -42,7 +50,7 @@ AccountingRunner::~AccountingRunner() {
 }
 
 std::filesystem::path AccountingRunner::state_path() const {
-    return config_.daemon.state_directory / "accounting.json";
+    return config_->daemon.state_directory / "accounting.json";
 }
 
 void AccountingRunner::restore() {
@@ -63,11 +71,18 @@ void AccountingRunner::restore() {
         if (state.value("version", 0) != state_version) {
             throw std::invalid_argument("unsupported state version");
         }
-        if (state.value("site", std::string()) != config_.site.id) {
+        if (state.value("site", std::string()) != config_->site.id) {
             throw std::invalid_argument("state belongs to site " +
                                         state.value("site", std::string("?")));
         }
-        engine_.restore_state(state.at("engine"));
+        std::vector<std::string> dropped;
+        engine_.restore_state(
+            accounting::remap_state_racks(state.at("engine"), rack_ids(*config_), &dropped));
+        for (const auto& rack : dropped) {
+            logger_->warn("accounting: rack {} is no longer configured; its totals are dropped "
+                          "(the site totals keep its energy)",
+                          rack);
+        }
         logger_->info("accounting: restored totals and battery state from {} (last tick {})",
                       state_path().string(), engine_.last_tick_ms());
     } catch (const std::exception& err) {
@@ -79,7 +94,7 @@ void AccountingRunner::restore() {
         logger_->error("accounting: saved state {} is unusable ({}); moved to {}, starting from "
                        "zero totals",
                        state_path().string(), err.what(), aside.string());
-        engine_ = accounting::Engine(settings_of(config_));
+        engine_ = accounting::Engine(settings_of(*config_));
     }
 }
 
@@ -100,7 +115,7 @@ void AccountingRunner::start() {
 }
 
 void AccountingRunner::arm() {
-    const std::int64_t due = next_tick_ms_ + tick_ms_ + config_.accounting.publish_delay.count();
+    const std::int64_t due = next_tick_ms_ + tick_ms_ + config_->accounting.publish_delay.count();
     const std::int64_t wait = std::max<std::int64_t>(0, due - now_ms());
     timer_.expires_after(std::chrono::milliseconds(wait));
     timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -116,7 +131,7 @@ void AccountingRunner::add(const core::DeviceReading& reading) {
 
 void AccountingRunner::on_timer() {
     const std::int64_t now = now_ms();
-    const std::int64_t delay = config_.accounting.publish_delay.count();
+    const std::int64_t delay = config_->accounting.publish_delay.count();
     const std::int64_t ready = (now - delay - next_tick_ms_) / tick_ms_; // ticks ready now
     if (ready > max_catch_up_ticks) {
         logger_->warn("accounting: {} ticks behind (clock jump or stalled loop); skipping to "
@@ -129,7 +144,7 @@ void AccountingRunner::on_timer() {
         next_tick_ms_ += tick_ms_;
     }
     site_.forget_before(next_tick_ms_);
-    if (std::chrono::steady_clock::now() - last_persist_ >= config_.accounting.persist_interval) {
+    if (std::chrono::steady_clock::now() - last_persist_ >= config_->accounting.persist_interval) {
         persist();
     }
     arm();
@@ -161,7 +176,7 @@ void AccountingRunner::process(std::int64_t tick_start_ms) {
         publish_(topic_base_ + "/rack/unattributed/state",
                  sinks::encode_rack_state(tick, *tick.unattributed, totals.unattributed), true);
     }
-    if (!config_.accounting.battery.empty()) {
+    if (!config_->accounting.battery.empty()) {
         publish_(topic_base_ + "/battery/state",
                  sinks::encode_battery_state(tick, engine_.settings()), true);
     }
@@ -172,9 +187,9 @@ void AccountingRunner::process(std::int64_t tick_start_ms) {
     }
     if (emit_lines_) {
         sinks::LineBuilder lines;
-        sinks::append_tick_lines(lines, config_.site.id, tick, totals, hour);
+        sinks::append_tick_lines(lines, config_->site.id, tick, totals, hour);
         for (const auto& rollup : closed) {
-            sinks::append_rollup_line(lines, config_.site.id, rollup);
+            sinks::append_rollup_line(lines, config_->site.id, rollup);
         }
         emit_lines_(lines.take());
     }
@@ -187,7 +202,7 @@ void AccountingRunner::process(std::int64_t tick_start_ms) {
 void AccountingRunner::persist() {
     nlohmann::json state = {
         {"version", state_version},
-        {"site", config_.site.id},
+        {"site", config_->site.id},
         {"saved_at_ms", now_ms()},
         {"engine", engine_.save_state()},
     };
@@ -206,6 +221,27 @@ void AccountingRunner::stop() {
     timer_.cancel();
     persist();
     started_ = false;
+}
+
+void AccountingRunner::reconfigure(const config::Config& next, std::string topic_base) {
+    std::vector<std::string> dropped;
+    accounting::Engine engine(settings_of(next));
+    engine.restore_state(
+        accounting::remap_state_racks(engine_.save_state(), rack_ids(next), &dropped));
+    for (const auto& rack : dropped) {
+        logger_->warn("accounting: rack {} was removed; its totals are dropped (the site totals "
+                      "keep its energy)",
+                      rack);
+    }
+    core::SiteModel site(next);
+    site.adopt_history(site_);
+    if (rack_ids(next) != rack_ids(*config_)) {
+        last_.reset(); // its racks are the old ones
+    }
+    engine_ = std::move(engine);
+    site_ = std::move(site);
+    config_ = &next;
+    topic_base_ = std::move(topic_base);
 }
 
 const accounting::TickResult* AccountingRunner::last_tick() const {

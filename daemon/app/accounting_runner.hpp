@@ -41,6 +41,13 @@ public:
     void add(const core::DeviceReading& reading);
     void stop(); // persists the state
 
+    // Live reload to `next` (which must stay alive from now on; same site, tick and battery
+    // model, see reload_blocker()): the totals, battery state and open roll-ups carry over
+    // (racks matched by id, new racks from zero), and the samples of the tick in progress are
+    // kept for every source that did not change. Throws std::invalid_argument, with nothing
+    // changed, when the state cannot be carried over.
+    void reconfigure(const config::Config& next, std::string topic_base);
+
     // The last computed tick (for the console summary), or null before the first.
     const accounting::TickResult* last_tick() const;
     const accounting::Engine& engine() const { return engine_; }
@@ -53,7 +60,7 @@ private:
     void persist();
     void restore();
 
-    const config::Config& config_;
+    const config::Config* config_;
     boost::asio::io_context& io_;
     std::string topic_base_;
     Publish publish_;

@@ -18,19 +18,36 @@ std::int64_t unix_ms(std::chrono::system_clock::time_point tp) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
 }
 
+// Whether an alert's subject is still part of the site described by `config`.
+std::function<bool(alerts::Scope, std::string_view)> subject_exists(const config::Config& config) {
+    return [&config](alerts::Scope scope, std::string_view id) {
+        switch (scope) {
+        case alerts::Scope::site:
+            return id == config.site.id;
+        case alerts::Scope::rack:
+            return config.find_rack(id) != nullptr || id == "unattributed";
+        case alerts::Scope::battery:
+            return !config.accounting.battery.empty();
+        case alerts::Scope::device:
+            return config.find_device(id) != nullptr;
+        }
+        return false;
+    };
+}
+
 } // namespace
 
 AlertRunner::AlertRunner(const config::Config& config, std::string topic_base, Publish publish,
                          EmitLines emit_lines, Notify notify,
                          std::shared_ptr<spdlog::logger> logger)
-    : config_(config), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
+    : config_(&config), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
       emit_lines_(std::move(emit_lines)), notify_(std::move(notify)), logger_(std::move(logger)),
       engine_(config.site.id, config.alerts.rules),
       causes_(config.alerts.cause_window, config.alerts.cause_racks),
       last_good_ms_(config.devices.size()), last_up_(config.devices.size(), false) {}
 
 std::filesystem::path AlertRunner::state_path() const {
-    return config_.daemon.state_directory / "alerts.json";
+    return config_->daemon.state_directory / "alerts.json";
 }
 
 void AlertRunner::start(std::int64_t now_ms) {
@@ -51,23 +68,10 @@ void AlertRunner::start(std::int64_t now_ms) {
     try {
         auto state = nlohmann::json::parse(*text);
         if (state.value("version", 0) != state_version ||
-            state.value("site", std::string()) != config_.site.id) {
+            state.value("site", std::string()) != config_->site.id) {
             throw std::invalid_argument("saved for another site or version");
         }
-        ended = engine_.restore_state(
-            state.at("engine"), now_ms, [this](alerts::Scope scope, std::string_view id) {
-                switch (scope) {
-                case alerts::Scope::site:
-                    return id == config_.site.id;
-                case alerts::Scope::rack:
-                    return config_.find_rack(id) != nullptr || id == "unattributed";
-                case alerts::Scope::battery:
-                    return !config_.accounting.battery.empty();
-                case alerts::Scope::device:
-                    return config_.find_device(id) != nullptr;
-                }
-                return false;
-            });
+        ended = engine_.restore_state(state.at("engine"), now_ms, subject_exists(*config_));
     } catch (const std::exception& err) {
         auto aside = state_path();
         aside += ".unusable-" + std::to_string(now_ms);
@@ -104,9 +108,9 @@ void AlertRunner::add(const core::DeviceReading& reading) {
 
 std::vector<alerts::SubjectValues> AlertRunner::device_values(std::int64_t now_ms) const {
     std::vector<alerts::SubjectValues> out;
-    out.reserve(config_.devices.size());
-    for (std::size_t d = 0; d < config_.devices.size(); ++d) {
-        const auto& device = config_.devices[d];
+    out.reserve(config_->devices.size());
+    for (std::size_t d = 0; d < config_->devices.size(); ++d) {
+        const auto& device = config_->devices[d];
         alerts::DeviceHealth health{device.id, last_up_[d], last_good_ms_[d],
                                     3 * device.poll_interval.count()};
         out.push_back(alerts::device_values(health, now_ms));
@@ -155,7 +159,7 @@ void AlertRunner::on_tick(const accounting::TickResult& tick, const accounting::
         stale += device.values.at("stale") > 0.0 ? 1 : 0;
     }
     obs.site = std::vector<alerts::SubjectValues>{
-        alerts::site_values(config_.site.id, tick, hour_so_far, stale)};
+        alerts::site_values(config_->site.id, tick, hour_so_far, stale)};
     alerts::put_spool_values(obs.site->front().values, spool_health(now_ms), now_ms);
     obs.racks.emplace();
     for (const auto& rack : tick.racks) {
@@ -165,7 +169,7 @@ void AlertRunner::on_tick(const accounting::TickResult& tick, const accounting::
         obs.racks->push_back(alerts::rack_values(tick, *tick.unattributed));
     }
     obs.battery.emplace();
-    if (!config_.accounting.battery.empty()) {
+    if (!config_->accounting.battery.empty()) {
         obs.battery->push_back(alerts::battery_values(tick));
     }
     obs.devices = std::move(devices);
@@ -210,7 +214,7 @@ sinks::AmAlert AlertRunner::to_alertmanager(const alerts::AlertStatus& status) c
     if (status.state == alerts::AlertState::resolved) {
         alert.ends_at_ms = status.resolved_at_ms;
     }
-    alert.generator_url = config_.alertmanager.generator_url;
+    alert.generator_url = config_->alertmanager.generator_url;
     return alert;
 }
 
@@ -235,7 +239,7 @@ void AlertRunner::deliver(const std::vector<alerts::AlertEvent>& events) {
             publish_(topic_base_ + "/events", sinks::encode_alert_event(event), false);
         }
         if (emit_lines_) {
-            sinks::append_alert_line(lines, config_.site.id, event);
+            sinks::append_alert_line(lines, config_->site.id, event);
         }
         if (notify_ && (event.to == alerts::AlertState::firing ||
                         (event.to == alerts::AlertState::resolved &&
@@ -252,12 +256,39 @@ void AlertRunner::deliver(const std::vector<alerts::AlertEvent>& events) {
 void AlertRunner::persist() {
     nlohmann::json state = {
         {"version", state_version},
-        {"site", config_.site.id},
+        {"site", config_->site.id},
         {"engine", engine_.save_state()},
     };
     if (auto ec = write_file_atomically(state_path(), state.dump())) {
         logger_->error("alerts: cannot save state to {}: {}", state_path().string(), ec.message());
     }
+}
+
+void AlertRunner::reconfigure(const config::Config& next, std::string topic_base,
+                              std::int64_t now_ms) {
+    alerts::AlertEngine engine(next.site.id, next.alerts.rules);
+    std::vector<alerts::AlertEvent> ended =
+        engine.restore_state(engine_.save_state(), now_ms, subject_exists(next));
+    std::vector<std::optional<std::int64_t>> last_good(next.devices.size());
+    std::vector<bool> last_up(next.devices.size(), false);
+    for (std::size_t d = 0; d < next.devices.size(); ++d) {
+        if (const config::DeviceConfig* before = config_->find_device(next.devices[d].id)) {
+            const auto old = static_cast<std::size_t>(before - config_->devices.data());
+            last_good[d] = last_good_ms_[old];
+            last_up[d] = last_up_[old];
+        }
+    }
+    if (next.alerts.cause_window != config_->alerts.cause_window ||
+        next.alerts.cause_racks != config_->alerts.cause_racks) {
+        causes_ = alerts::CauseTracker(next.alerts.cause_window, next.alerts.cause_racks);
+    }
+    engine_ = std::move(engine);
+    last_good_ms_ = std::move(last_good);
+    last_up_ = std::move(last_up);
+    config_ = &next;
+    topic_base_ = std::move(topic_base);
+    deliver(ended); // alerts whose rule or subject is gone are resolved
+    persist();
 }
 
 void AlertRunner::stop() {

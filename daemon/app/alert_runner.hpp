@@ -57,6 +57,12 @@ public:
     void on_devices(std::int64_t now_ms);
     void stop(); // persists the state
 
+    // Live reload to `next` (which must stay alive from now on): every alert keeps its state
+    // (a firing alert stays firing, no new event), rules take their new settings at the next
+    // evaluation, and alerts whose rule or subject is gone are resolved. Throws
+    // std::invalid_argument, with nothing changed, on invalid rules.
+    void reconfigure(const config::Config& next, std::string topic_base, std::int64_t now_ms);
+
     std::vector<alerts::AlertStatus> statuses() const { return engine_.statuses(); }
     const AlertCounters& counters() const { return counters_; }
     std::filesystem::path state_path() const;
@@ -68,7 +74,7 @@ private:
     void persist();
     alerts::SpoolHealth spool_health(std::int64_t now_ms);
 
-    const config::Config& config_;
+    const config::Config* config_;
     std::string topic_base_;
     Publish publish_;
     EmitLines emit_lines_;

@@ -1,5 +1,7 @@
 #include "daemon/app/poller.hpp"
 
+#include "daemon/app/reload_plan.hpp"
+
 #include "drivers/common/config_error.hpp"
 #include "drivers/modbus/read_planner.hpp"
 
@@ -20,25 +22,18 @@ modbus::Endpoint endpoint_of(const config::BusConfig& bus) {
 
 } // namespace
 
-Poller::Poller(const config::Config& config, boost::asio::any_io_executor executor,
-               std::shared_ptr<spdlog::logger> logger, ReadingHandler on_reading)
-    : config_(config), executor_(std::move(executor)), logger_(std::move(logger)),
-      on_reading_(std::move(on_reading)), alive_(std::make_shared<bool>(true)) {
-    slots_.resize(config_.devices.size());
-    for (std::size_t b = 0; b < config_.buses.size(); ++b) {
-        const config::BusConfig& bus = config_.buses[b];
-        modbus::BusSettings settings;
-        settings.id = bus.id;
-        settings.endpoint = endpoint_of(bus);
-        settings.connect_timeout = bus.connect_timeout;
-        settings.reconnect_min = bus.reconnect_min;
-        settings.reconnect_max = bus.reconnect_max;
-        settings.max_consecutive_failures = bus.max_consecutive_failures;
-
-        std::vector<modbus::DeviceSettings> devices;
-        std::vector<std::size_t> globals;
-        for (std::size_t d = 0; d < config_.devices.size(); ++d) {
-            const config::DeviceConfig& device = config_.devices[d];
+std::vector<Poller::BusPlan> Poller::plan_buses(const config::Config& config) {
+    std::vector<BusPlan> plans;
+    for (const config::BusConfig& bus : config.buses) {
+        BusPlan plan;
+        plan.settings.id = bus.id;
+        plan.settings.endpoint = endpoint_of(bus);
+        plan.settings.connect_timeout = bus.connect_timeout;
+        plan.settings.reconnect_min = bus.reconnect_min;
+        plan.settings.reconnect_max = bus.reconnect_max;
+        plan.settings.max_consecutive_failures = bus.max_consecutive_failures;
+        for (std::size_t d = 0; d < config.devices.size(); ++d) {
+            const config::DeviceConfig& device = config.devices[d];
             if (device.bus != bus.id) {
                 continue;
             }
@@ -51,37 +46,66 @@ Poller::Poller(const config::Config& config, boost::asio::any_io_executor execut
                 // The config loader validates plans; reaching this is a broken invariant.
                 throw std::logic_error("device " + device.id + ": " + error->message);
             }
-            modbus::DeviceSettings settings_for_device;
-            settings_for_device.id = device.id;
-            settings_for_device.unit_id = device.unit_id;
-            settings_for_device.profile = device.profile;
-            settings_for_device.plan = std::get<modbus::ReadPlan>(std::move(planned));
-            settings_for_device.response_timeout = device.timing.response_timeout;
-            settings_for_device.connect_delay = device.timing.connect_delay;
-            settings_for_device.request_gap = device.timing.request_gap;
+            modbus::DeviceSettings settings;
+            settings.id = device.id;
+            settings.unit_id = device.unit_id;
+            settings.profile = device.profile;
+            settings.plan = std::get<modbus::ReadPlan>(std::move(planned));
+            settings.response_timeout = device.timing.response_timeout;
+            settings.connect_delay = device.timing.connect_delay;
+            settings.request_gap = device.timing.request_gap;
+            plan.devices.push_back(std::move(settings));
+            plan.globals.push_back(d);
+        }
+        if (!plan.devices.empty()) {
+            plans.push_back(std::move(plan));
+        }
+    }
+    return plans;
+}
 
-            slots_[d].worker = workers_.size();
-            slots_[d].local = devices.size();
-            slots_[d].interval = device.poll_interval;
-            devices.push_back(std::move(settings_for_device));
-            globals.push_back(d);
-        }
-        if (devices.empty()) {
-            continue;
-        }
-        const std::size_t worker_index = workers_.size();
-        std::weak_ptr<bool> alive = alive_;
-        auto handler = [this, alive, worker_index](modbus::PollResult&& result) {
-            boost::asio::post(executor_,
-                              [this, alive, worker_index, result = std::move(result)]() mutable {
-                                  if (auto a = alive.lock(); a && *a) {
-                                      on_result(worker_index, std::move(result));
-                                  }
-                              });
-        };
-        workers_.push_back(std::make_unique<modbus::BusWorker>(
-            std::move(settings), std::move(devices), logger_, std::move(handler)));
-        global_index_.push_back(std::move(globals));
+std::unique_ptr<modbus::BusWorker> Poller::make_worker(BusPlan plan, std::shared_ptr<Route> route) {
+    route->globals = std::move(plan.globals);
+    std::weak_ptr<Route> weak = route;
+    // Runs on the worker thread: hands the result to the event loop, where it reaches the
+    // poller only while the route is alive (a retired worker's last result is dropped).
+    auto handler = [executor = executor_, weak, this](modbus::PollResult&& result) {
+        boost::asio::post(executor, [this, weak, result = std::move(result)]() mutable {
+            if (auto r = weak.lock(); r && r->alive) {
+                on_result(*r, std::move(result));
+            }
+        });
+    };
+    return std::make_unique<modbus::BusWorker>(std::move(plan.settings), std::move(plan.devices),
+                                               logger_, std::move(handler));
+}
+
+// Points the slots of worker `w`'s devices at it.
+void Poller::assign_slots(std::size_t w) {
+    const auto& globals = routes_[w]->globals;
+    for (std::size_t local = 0; local < globals.size(); ++local) {
+        Slot& slot = *slots_[globals[local]];
+        slot.worker = workers_[w].get();
+        slot.local = local;
+    }
+}
+
+Poller::Poller(const config::Config& config, boost::asio::any_io_executor executor,
+               std::shared_ptr<spdlog::logger> logger, ReadingHandler on_reading)
+    : config_(&config), executor_(std::move(executor)), logger_(std::move(logger)),
+      on_reading_(std::move(on_reading)) {
+    for (std::size_t d = 0; d < config.devices.size(); ++d) {
+        auto slot = std::make_shared<Slot>(executor_);
+        slot->id = config.devices[d].id;
+        slot->device = d;
+        slot->interval = config.devices[d].poll_interval;
+        slots_.push_back(std::move(slot));
+    }
+    for (auto& plan : plan_buses(config)) {
+        auto route = std::make_shared<Route>();
+        workers_.push_back(make_worker(std::move(plan), route));
+        routes_.push_back(std::move(route));
+        assign_slots(workers_.size() - 1);
     }
 }
 
@@ -103,6 +127,14 @@ std::vector<std::string> Poller::describe_plans() const {
     return lines;
 }
 
+// Aligns the next poll to a multiple of the interval in UTC, so devices with the same interval
+// are read together and fresh at accounting tick boundaries.
+void Poller::align(Slot& slot) {
+    const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    slot.next = std::chrono::steady_clock::now() + (slot.interval - since_epoch % slot.interval);
+}
+
 void Poller::start() {
     if (started_) {
         return;
@@ -111,18 +143,9 @@ void Poller::start() {
     for (auto& worker : workers_) {
         worker->start();
     }
-    const auto now_wall = std::chrono::system_clock::now();
-    const auto now = std::chrono::steady_clock::now();
-    for (std::size_t d = 0; d < slots_.size(); ++d) {
-        Slot& slot = slots_[d];
-        slot.timer = std::make_unique<boost::asio::steady_timer>(executor_);
-        // Align the first poll to a multiple of the interval in UTC, so devices with the same
-        // interval are read together and fresh at accounting tick boundaries.
-        auto since_epoch =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now_wall.time_since_epoch());
-        auto wait = slot.interval - since_epoch % slot.interval;
-        slot.next = now + wait;
-        schedule(d);
+    for (const auto& slot : slots_) {
+        align(*slot);
+        schedule(slot);
     }
 }
 
@@ -131,41 +154,40 @@ void Poller::poll_each_once() {
     for (auto& worker : workers_) {
         worker->start();
     }
-    for (std::size_t d = 0; d < slots_.size(); ++d) {
-        workers_[slots_[d].worker]->request_poll(slots_[d].local);
+    for (const auto& slot : slots_) {
+        slot->worker->request_poll(slot->local);
     }
 }
 
-void Poller::schedule(std::size_t device) {
-    Slot& slot = slots_[device];
-    slot.timer->expires_at(slot.next);
-    std::weak_ptr<bool> alive = alive_;
-    slot.timer->async_wait([this, alive, device](const boost::system::error_code& ec) {
-        auto a = alive.lock();
-        if (ec || !a || !*a) {
+void Poller::schedule(const std::shared_ptr<Slot>& slot) {
+    slot->timer.expires_at(slot->next);
+    std::weak_ptr<Slot> weak = slot;
+    slot->timer.async_wait([this, weak](const boost::system::error_code& ec) {
+        auto s = weak.lock();
+        if (ec || !s || !started_) {
             return;
         }
-        Slot& s = slots_[device];
-        workers_[s.worker]->request_poll(s.local);
-        s.next += s.interval;
+        s->worker->request_poll(s->local);
+        s->next += s->interval;
         const auto now = std::chrono::steady_clock::now();
-        if (s.next <= now) {
+        if (s->next <= now) {
             // The loop fell behind by more than a whole interval: skip the missed slots
             // instead of firing a burst.
             ++late_polls_;
-            auto behind = now - s.next;
-            s.next += (behind / s.interval + 1) * s.interval;
+            auto behind = now - s->next;
+            s->next += (behind / s->interval + 1) * s->interval;
         }
-        schedule(device);
+        schedule(s);
     });
 }
 
-void Poller::on_result(std::size_t worker, modbus::PollResult&& result) {
-    const std::size_t device = global_index_[worker][result.device];
+void Poller::on_result(const Route& route, modbus::PollResult&& result) {
+    const std::size_t device = route.globals[result.device];
+    Slot& slot = *slots_[device];
     core::DeviceReading reading;
     reading.device = device;
     reading.ts = result.completed_at;
-    reading.seq = ++slots_[device].seq;
+    reading.seq = ++slot.seq;
     reading.duration = result.duration;
     reading.values = std::move(result.values);
     reading.requests_ok = result.requests_ok;
@@ -175,16 +197,141 @@ void Poller::on_result(std::size_t worker, modbus::PollResult&& result) {
     on_reading_(std::move(reading));
 }
 
-void Poller::stop() {
-    *alive_ = false;
-    for (auto& slot : slots_) {
-        if (slot.timer) {
-            slot.timer->cancel();
+std::size_t Poller::reconfigure(const config::Config& next) {
+    const config::Config& running = *config_;
+
+    // Slots: kept (same timer, phase and sequence) when the id and interval stay.
+    std::vector<std::shared_ptr<Slot>> slots;
+    slots.reserve(next.devices.size());
+    for (std::size_t d = 0; d < next.devices.size(); ++d) {
+        const auto& device = next.devices[d];
+        std::shared_ptr<Slot> slot;
+        std::uint64_t seq = 0;
+        for (auto& old : slots_) {
+            if (old && old->id == device.id) {
+                seq = old->seq;
+                if (old->interval == device.poll_interval) {
+                    slot = std::move(old);
+                }
+                break;
+            }
         }
+        if (!slot) {
+            slot = std::make_shared<Slot>(executor_);
+            slot->id = device.id;
+            slot->interval = device.poll_interval;
+            slot->seq = seq; // a device whose interval changed continues its sequence
+            align(*slot);
+            schedule(slot);
+        }
+        slot->device = d;
+        slots.push_back(std::move(slot));
+    }
+    for (auto& old : slots_) {
+        if (old) {
+            old->timer.cancel(); // removed, or rescheduled above under a new interval
+        }
+    }
+    slots_ = std::move(slots);
+
+    // Workers: kept when the bus and its device list are exactly as before.
+    auto same_bus = [&](const modbus::BusWorker& worker, const BusPlan& plan) {
+        const config::BusConfig* before = running.find_bus(worker.settings().id);
+        const config::BusConfig* after = next.find_bus(plan.settings.id);
+        if (before == nullptr || after == nullptr || !(*before == *after) ||
+            worker.devices().size() != plan.devices.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < plan.devices.size(); ++i) {
+            const config::DeviceConfig* a = running.find_device(worker.devices()[i].id);
+            const config::DeviceConfig* b = next.find_device(plan.devices[i].id);
+            if (a == nullptr || b == nullptr || !same_poll_settings(*a, *b)) {
+                return false;
+            }
+        }
+        return true;
+    };
+    std::vector<std::unique_ptr<modbus::BusWorker>> workers;
+    std::vector<std::shared_ptr<Route>> routes;
+    std::vector<bool> reused(workers_.size(), false);
+    std::size_t kept = 0;
+    for (auto& plan : plan_buses(next)) {
+        std::size_t match = workers_.size();
+        std::size_t predecessor = workers_.size(); // the old worker of the same bus id
+        for (std::size_t w = 0; w < workers_.size(); ++w) {
+            if (reused[w] || workers_[w]->settings().id != plan.settings.id) {
+                continue;
+            }
+            predecessor = w;
+            if (same_bus(*workers_[w], plan)) {
+                match = w;
+            }
+            break;
+        }
+        if (match < workers_.size()) {
+            reused[match] = true;
+            routes_[match]->globals = std::move(plan.globals);
+            workers.push_back(std::move(workers_[match]));
+            routes.push_back(std::move(routes_[match]));
+            ++kept;
+            continue;
+        }
+        auto route = std::make_shared<Route>();
+        auto worker = make_worker(std::move(plan), route);
+        if (predecessor < workers_.size()) {
+            // Retire the old worker of this bus first; the new one starts once it has stopped.
+            reused[predecessor] = true;
+            routes_[predecessor]->alive = false;
+            std::weak_ptr<Route> successor = route;
+            modbus::BusWorker* next_worker = worker.get();
+            retiring_.emplace_back([old = std::move(workers_[predecessor]), executor = executor_,
+                                    successor, next_worker]() mutable {
+                old->stop();
+                old.reset();
+                boost::asio::post(executor, [successor, next_worker] {
+                    if (auto r = successor.lock(); r && r->alive) {
+                        next_worker->start();
+                    }
+                });
+            });
+        } else {
+            worker->start();
+        }
+        workers.push_back(std::move(worker));
+        routes.push_back(std::move(route));
+    }
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+        if (!reused[w]) { // a bus with no devices any more
+            routes_[w]->alive = false;
+            retiring_.emplace_back([old = std::move(workers_[w])]() mutable { old->stop(); });
+        }
+    }
+    workers_ = std::move(workers);
+    routes_ = std::move(routes);
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+        assign_slots(w);
+    }
+    config_ = &next;
+    return kept;
+}
+
+void Poller::stop() {
+    started_ = false;
+    for (auto& route : routes_) {
+        route->alive = false;
+    }
+    for (auto& slot : slots_) {
+        slot->timer.cancel();
     }
     for (auto& worker : workers_) {
         worker->stop();
     }
+    for (auto& thread : retiring_) {
+        if (thread.joinable()) {
+            thread.join();
+        }
+    }
+    retiring_.clear();
 }
 
 } // namespace greenrack::app

@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <spdlog/logger.h>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace greenrack::app {
@@ -22,6 +24,8 @@ class Poller {
 public:
     using ReadingHandler = std::function<void(core::DeviceReading&&)>;
 
+    // `config` must stay alive until reconfigure() hands over to another one, or until the
+    // poller is destroyed.
     Poller(const config::Config& config, boost::asio::any_io_executor executor,
            std::shared_ptr<spdlog::logger> logger, ReadingHandler on_reading);
     ~Poller();
@@ -35,6 +39,17 @@ public:
     // Stops the timers and joins the workers (the poll in progress on each bus finishes).
     void stop();
 
+    // Live reload (after start()): switches to `next` (which must stay alive from now on).
+    // * A device that keeps its id and poll interval keeps its timer (same phase) and its
+    //   reading sequence: it is polled on the same schedule, without a gap.
+    // * A bus whose settings and devices are unchanged keeps its worker and connection. Any
+    //   other bus gets a new worker, started only once the old one has finished its poll in
+    //   progress (on a helper thread, so the event loop never waits): the two never share a
+    //   serial line. Its devices' polls queue meanwhile and run as soon as it starts.
+    // * Removed devices stop; added ones start aligned to their interval.
+    // Returns the number of buses whose worker was kept.
+    std::size_t reconfigure(const config::Config& next);
+
     std::size_t device_count() const { return slots_.size(); }
     // Human description of every device's read plan, for the start-up log.
     std::vector<std::string> describe_plans() const;
@@ -42,26 +57,46 @@ public:
     std::uint64_t late_polls() const { return late_polls_; }
 
 private:
+    // Maps a worker's local device indexes to the config's device indexes; dead once the
+    // worker is retired (its last results are then dropped).
+    struct Route {
+        std::vector<std::size_t> globals;
+        bool alive = true;
+    };
     struct Slot {
-        std::size_t worker = 0;
-        std::size_t local = 0; // index in that worker's device list
+        std::string id;
+        std::size_t device = 0;              // index in the current config's devices
+        modbus::BusWorker* worker = nullptr; // the worker polling it now
+        std::size_t local = 0;               // index in that worker's device list
         std::chrono::milliseconds interval{1000};
-        std::unique_ptr<boost::asio::steady_timer> timer;
+        boost::asio::steady_timer timer;
         std::chrono::steady_clock::time_point next{};
         std::uint64_t seq = 0;
+
+        explicit Slot(boost::asio::any_io_executor executor) : timer(std::move(executor)) {}
+    };
+    // One bus as the config describes it: what a worker for it would be built from.
+    struct BusPlan {
+        modbus::BusSettings settings;
+        std::vector<modbus::DeviceSettings> devices;
+        std::vector<std::size_t> globals;
     };
 
-    void schedule(std::size_t device);
-    void on_result(std::size_t worker, modbus::PollResult&& result);
+    static std::vector<BusPlan> plan_buses(const config::Config& config);
+    std::unique_ptr<modbus::BusWorker> make_worker(BusPlan plan, std::shared_ptr<Route> route);
+    void assign_slots(std::size_t worker);
+    void schedule(const std::shared_ptr<Slot>& slot);
+    void align(Slot& slot);
+    void on_result(const Route& route, modbus::PollResult&& result);
 
-    const config::Config& config_;
+    const config::Config* config_;
     boost::asio::any_io_executor executor_;
     std::shared_ptr<spdlog::logger> logger_;
     ReadingHandler on_reading_;
     std::vector<std::unique_ptr<modbus::BusWorker>> workers_;
-    std::vector<std::vector<std::size_t>> global_index_; // [worker][local] -> device index
-    std::vector<Slot> slots_;
-    std::shared_ptr<bool> alive_;
+    std::vector<std::shared_ptr<Route>> routes_; // parallel to workers_
+    std::vector<std::shared_ptr<Slot>> slots_;   // index = config device index
+    std::vector<std::thread> retiring_;          // workers being stopped after a reload
     bool started_ = false;
     std::uint64_t late_polls_ = 0;
 };

@@ -25,6 +25,15 @@ void ServiceNotifier::ready() {
     schedule();
 }
 
+void ServiceNotifier::reloading(const std::string& what) {
+    send("RELOADING=1", "reloading " + what);
+}
+
+void ServiceNotifier::reloaded(const std::string& outcome) {
+    note_ = outcome;
+    send("READY=1");
+}
+
 void ServiceNotifier::stopping() {
     stopped_ = true;
     timer_.cancel();
@@ -49,7 +58,7 @@ void ServiceNotifier::schedule() {
     });
 }
 
-void ServiceNotifier::send(const std::string& state) {
+void ServiceNotifier::send(const std::string& state, const std::string& status) {
     if (!enabled_) {
         return;
     }
@@ -57,7 +66,11 @@ void ServiceNotifier::send(const std::string& state) {
     if (!message.empty()) {
         message += '\n';
     }
-    message += "STATUS=" + status_();
+    if (!status.empty()) {
+        message += "STATUS=" + status;
+    } else {
+        message += "STATUS=" + status_() + (note_.empty() ? "" : "; " + note_);
+    }
     const int rc = sd_notify(0, message.c_str());
     if (rc < 0 && !warned_) {
         warned_ = true; // once: a socket that went away is not worth a line per ping

@@ -15,6 +15,7 @@ namespace greenrack::app {
 // * ready(): READY=1 with the first STATUS=.
 // * With WatchdogSec= set (WATCHDOG_USEC in the environment), WATCHDOG=1 every half period,
 //   each with a fresh STATUS= line; without it, STATUS= alone every `status_interval`.
+// * reloading() / reloaded(): RELOADING=1, then READY=1 (systemd's Type=notify reload).
 // * stopping(): STOPPING=1.
 // Without NOTIFY_SOCKET (not started by systemd) every call is a no-op and no timer runs.
 class ServiceNotifier {
@@ -26,13 +27,19 @@ public:
                     std::chrono::milliseconds status_interval = std::chrono::seconds(10));
 
     void ready();
+    // Around a live reload (SIGHUP): RELOADING=1 with STATUS=reloading <what>, then READY=1
+    // whose STATUS= carries the outcome ("reloaded: ..." or "reload rejected: ...") from then
+    // on, until the next reload.
+    void reloading(const std::string& what);
+    void reloaded(const std::string& outcome);
     void stopping();
     // The ping period (half of WatchdogSec), zero when no watchdog is asked for.
     std::chrono::microseconds watchdog_period() const { return period_; }
 
 private:
     void schedule();
-    void send(const std::string& state);
+    // Sends `state` with STATUS=`status`, or the live status line when `status` is empty.
+    void send(const std::string& state, const std::string& status = {});
 
     boost::asio::steady_timer timer_;
     Status status_;
@@ -42,6 +49,7 @@ private:
     bool enabled_; // NOTIFY_SOCKET is set
     bool stopped_ = false;
     bool warned_ = false;
+    std::string note_; // outcome of the last reload
 };
 
 } // namespace greenrack::app

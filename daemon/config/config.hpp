@@ -50,6 +50,8 @@ struct MqttConfig {
     std::filesystem::path key_file;  // PEM private key; empty: the key is in cert_file
     std::string key_password;        // resolved from key_password_file (encrypted key)
     bool verify_hostname = true;     // the broker certificate must name the URI's host
+
+    bool operator==(const MqttConfig&) const = default;
 };
 
 enum class InfluxApi : std::uint8_t { v1, v2 };
@@ -73,6 +75,8 @@ struct InfluxConfig {
     milliseconds timeout{5'000};        // per HTTP request
     milliseconds retry_min{1'000};      // backoff after a failed write (doubling)
     milliseconds retry_max{60'000};
+
+    bool operator==(const InfluxConfig&) const = default;
 };
 
 // [spool]: the store-and-forward queue on disk of the MQTT and InfluxDB sinks, one per sink in
@@ -81,6 +85,8 @@ struct SpoolConfig {
     std::uint64_t max_size = 256ULL * 1024 * 1024;    // bytes on disk per sink
     milliseconds max_age{std::chrono::hours(24 * 7)}; // older undelivered data is dropped
     milliseconds sync_interval{1'000};                // fdatasync + delivery cursor
+
+    bool operator==(const SpoolConfig&) const = default;
 };
 
 // [prometheus]: the /metrics and /healthz endpoint.
@@ -88,6 +94,8 @@ struct PrometheusConfig {
     bool enabled = true;
     std::string listen_address = "127.0.0.1"; // loopback by default
     std::uint16_t listen_port = 9464;
+
+    bool operator==(const PrometheusConfig&) const = default;
 };
 
 // [alerts], [alerts.builtin.<name>] and [[alert]]: the rules of the alert engine.
@@ -114,6 +122,8 @@ struct AlertmanagerConfig {
     milliseconds retry_max{60'000};
     std::string generator_url;                 // sent as generatorURL when not empty
     std::size_t max_pending_resolves = 10'000; // undelivered resolves kept (oldest dropped)
+
+    bool operator==(const AlertmanagerConfig&) const = default;
 };
 
 enum class BusType : std::uint8_t { tcp, rtu };
@@ -123,6 +133,8 @@ struct Timing {
     milliseconds response_timeout{500};
     milliseconds connect_delay{0}; // wait after (re)connecting before the first request
     milliseconds request_gap{0};   // pause between two requests on the link
+
+    bool operator==(const Timing&) const = default;
 };
 
 struct BusConfig {
@@ -144,6 +156,8 @@ struct BusConfig {
     milliseconds reconnect_min{1'000};
     milliseconds reconnect_max{60'000};
     int max_consecutive_failures = 3; // then the link is closed and reopened
+
+    bool operator==(const BusConfig&) const = default;
 };
 
 struct DeviceConfig {

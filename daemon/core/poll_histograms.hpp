@@ -31,6 +31,13 @@ public:
     // counts as 0.
     void observe(std::size_t device, std::chrono::microseconds duration);
 
+    // Takes over another histogram with the same bounds (a device kept across a reload).
+    void adopt(std::size_t device, const DurationHistogram& histogram) {
+        if (device < histograms_.size() && histogram.counts.size() == bounds_.size() + 1) {
+            histograms_[device] = histogram;
+        }
+    }
+
     std::span<const double> bounds() const { return bounds_; }
     std::size_t size() const { return histograms_.size(); }
     const DurationHistogram& device(std::size_t index) const { return histograms_.at(index); }

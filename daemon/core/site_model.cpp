@@ -32,9 +32,9 @@ std::int64_t to_ms(std::chrono::system_clock::time_point ts) {
 
 } // namespace
 
-SiteModel::SiteModel(const config::Config& config) : config_(config) {
-    by_device_.resize(config_.devices.size());
-    const auto& acc = config_.accounting;
+SiteModel::SiteModel(const config::Config& config) : config_(&config) {
+    by_device_.resize(config_->devices.size());
+    const auto& acc = config_->accounting;
     using T = Transform;
 
     pv_ = channels_for(acc.pv, "ac_power", "ac_energy", T::positive_part);
@@ -45,8 +45,8 @@ SiteModel::SiteModel(const config::Config& config) : config_(config) {
     facility_metered_ = !acc.facility.empty();
 
     for (const auto& id : acc.grid) {
-        const config::DeviceConfig* device = config_.find_device(id);
-        const std::size_t d = static_cast<std::size_t>(device - config_.devices.data());
+        const config::DeviceConfig* device = config_->find_device(id);
+        const std::size_t d = static_cast<std::size_t>(device - config_->devices.data());
         const auto& profile = *device->profile;
         if (auto import_power = find_role(profile, "import_power")) {
             import_.push_back(add_channel(d, import_power, find_role(profile, "import_energy"),
@@ -65,20 +65,20 @@ SiteModel::SiteModel(const config::Config& config) : config_(config) {
     }
 
     for (const auto& id : acc.battery) {
-        const config::DeviceConfig* device = config_.find_device(id);
+        const config::DeviceConfig* device = config_->find_device(id);
         BatteryInfo info;
-        info.device = static_cast<std::size_t>(device - config_.devices.data());
+        info.device = static_cast<std::size_t>(device - config_->devices.data());
         info.soc_point = find_role(*device->profile, "soc");
         info.capacity_point = find_role(*device->profile, "capacity");
         info.max_discharge_point = find_role(*device->profile, "max_discharge_power");
         batteries_.push_back(info);
     }
 
-    for (const auto& rack : config_.racks) {
+    for (const auto& rack : config_->racks) {
         std::vector<std::size_t> channels;
         for (const auto& member : rack.members) {
-            const config::DeviceConfig* device = config_.find_device(member.device);
-            const std::size_t d = static_cast<std::size_t>(device - config_.devices.data());
+            const config::DeviceConfig* device = config_->find_device(member.device);
+            const std::size_t d = static_cast<std::size_t>(device - config_->devices.data());
             const auto& profile = *device->profile;
             if (member.outlets.empty() && find_role(profile, "inlet_power")) {
                 channels.push_back(add_channel(d, find_role(profile, "inlet_power"),
@@ -104,11 +104,11 @@ SiteModel::SiteModel(const config::Config& config) : config_(config) {
 
 std::size_t SiteModel::add_channel(std::size_t device, std::optional<std::size_t> power,
                                    std::optional<std::size_t> counter, Transform transform) {
-    const auto& acc = config_.accounting;
+    const auto& acc = config_->accounting;
     accounting::SeriesSettings settings;
     settings.tick_ms = acc.settings.tick.count();
-    settings.max_hold_ms = std::min<std::int64_t>(3 * config_.devices[device].poll_interval.count(),
-                                                  acc.max_hold.count());
+    settings.max_hold_ms = std::min<std::int64_t>(
+        3 * config_->devices[device].poll_interval.count(), acc.max_hold.count());
     settings.max_span_ms = acc.max_span.count();
     settings.counter_resolution_fraction = acc.counter_resolution_fraction;
     // A counter measures one direction only; with a transform on a signed power, the counter
@@ -126,8 +126,8 @@ std::vector<std::size_t> SiteModel::channels_for(const std::vector<std::string>&
                                                  Transform transform) {
     std::vector<std::size_t> out;
     for (const auto& id : device_ids) {
-        const config::DeviceConfig* device = config_.find_device(id);
-        const std::size_t d = static_cast<std::size_t>(device - config_.devices.data());
+        const config::DeviceConfig* device = config_->find_device(id);
+        const std::size_t d = static_cast<std::size_t>(device - config_->devices.data());
         out.push_back(add_channel(d, find_role(*device->profile, power_role),
                                   find_role(*device->profile, counter_role), transform));
     }
@@ -139,7 +139,7 @@ void SiteModel::add(const DeviceReading& reading) {
         return;
     }
     const std::int64_t ts = to_ms(reading.ts);
-    const auto& profile = *config_.devices[reading.device].profile;
+    const auto& profile = *config_->devices[reading.device].profile;
     for (std::size_t c : by_device_[reading.device]) {
         Channel& channel = channels_[c];
         std::optional<double> power = ok_value(reading, channel.power_point);
@@ -175,14 +175,14 @@ void SiteModel::add(const DeviceReading& reading) {
         BatterySample sample;
         sample.ts_ms = ts;
         const auto soc = ok_value(reading, battery.soc_point);
-        std::optional<double> capacity = config_.accounting.settings.battery_capacity_wh;
+        std::optional<double> capacity = config_->accounting.settings.battery_capacity_wh;
         if (!capacity) {
             capacity = ok_value(reading, battery.capacity_point);
         }
         if (soc && capacity) {
             sample.stored_wh = *soc / 100.0 * *capacity;
         }
-        sample.max_discharge_w = config_.accounting.settings.battery_max_discharge_w;
+        sample.max_discharge_w = config_->accounting.settings.battery_max_discharge_w;
         if (!sample.max_discharge_w) {
             sample.max_discharge_w = ok_value(reading, battery.max_discharge_point);
         }
@@ -230,7 +230,7 @@ accounting::TickInputs SiteModel::tick_inputs(std::int64_t tick_start_ms) const 
         in.rack_it.push_back(sum(rack, tick_start_ms, flags));
     }
     // Battery state for resync: the latest reading inside this tick, summed over batteries.
-    const std::int64_t tick_end = tick_start_ms + config_.accounting.settings.tick.count();
+    const std::int64_t tick_end = tick_start_ms + config_->accounting.settings.tick.count();
     double stored = 0.0;
     double max_discharge = 0.0;
     bool stored_known = !batteries_.empty();
@@ -274,6 +274,40 @@ void SiteModel::forget_before(std::int64_t ms) {
     for (auto& battery : batteries_) {
         while (!battery.samples.empty() && battery.samples.front().ts_ms < ms) {
             battery.samples.pop_front();
+        }
+    }
+}
+
+void SiteModel::adopt_history(const SiteModel& old) {
+    const auto& a = old.config_->accounting;
+    const auto& b = config_->accounting;
+    if (a.max_hold != b.max_hold || a.max_span != b.max_span ||
+        a.counter_resolution_fraction != b.counter_resolution_fraction) {
+        return; // other series settings: every source starts afresh
+    }
+    auto same_source = [&](std::size_t old_device, std::size_t device) {
+        const config::DeviceConfig& x = old.config_->devices[old_device];
+        const config::DeviceConfig& y = config_->devices[device];
+        return x.id == y.id && x.poll_interval == y.poll_interval &&
+               (x.profile == y.profile || *x.profile == *y.profile);
+    };
+    for (auto& channel : channels_) {
+        for (const auto& before : old.channels_) {
+            if (before.power_point == channel.power_point &&
+                before.counter_point == channel.counter_point &&
+                before.transform == channel.transform &&
+                same_source(before.device, channel.device)) {
+                channel.series = before.series;
+                break;
+            }
+        }
+    }
+    for (auto& battery : batteries_) {
+        for (const auto& before : old.batteries_) {
+            if (same_source(before.device, battery.device)) {
+                battery.samples = before.samples;
+                break;
+            }
         }
     }
 }

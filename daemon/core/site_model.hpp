@@ -27,7 +27,13 @@ namespace greenrack::core {
 //                outlet_power / outlet_energy of the listed outlets
 class SiteModel {
 public:
+    // `config` must outlive the model.
     explicit SiteModel(const config::Config& config);
+
+    // Live reload: takes over the recent samples of `old` (built from the previous config) for
+    // every source that is the same device, point, poll interval and profile, so the tick in
+    // progress keeps its coverage. Sources that changed start afresh.
+    void adopt_history(const SiteModel& old);
 
     void add(const DeviceReading& reading);
     accounting::TickInputs tick_inputs(std::int64_t tick_start_ms) const;
@@ -70,7 +76,7 @@ private:
     accounting::Energy sum(const std::vector<std::size_t>& channels, std::int64_t tick_start_ms,
                            std::uint32_t& flags) const;
 
-    const config::Config& config_;
+    const config::Config* config_;
     std::vector<Channel> channels_;
     std::vector<std::vector<std::size_t>> by_device_; // device -> channels fed by it
     std::vector<std::size_t> pv_, wind_, discharge_, charge_, import_, export_, load_;

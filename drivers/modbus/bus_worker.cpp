@@ -4,12 +4,23 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 namespace greenrack::modbus {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A condition that repeats is logged again when its count reaches 2, 4, 8, ...: a dead device
+// polled every second for a day adds 17 lines at most, not 86 400.
+bool count_doubled(unsigned count) {
+    return std::has_single_bit(count);
+}
+
+} // namespace
 
 BusWorker::BusWorker(BusSettings settings, std::vector<DeviceSettings> devices,
                      std::shared_ptr<spdlog::logger> logger, ResultHandler on_result)
@@ -75,23 +86,28 @@ bool BusWorker::ensure_open() {
     std::error_code ec = link_.open(settings_.connect_timeout);
     if (ec) {
         stats_.connect_failures.fetch_add(1, std::memory_order_relaxed);
-        if (!link_down_logged_) {
+        ++failed_connects_;
+        if (failed_connects_ == 1) {
             logger_->warn("bus {}: cannot connect to {}: {} (retrying with backoff up to {}s)",
                           settings_.id, describe(settings_.endpoint), ec.message(),
                           settings_.reconnect_max.count() / 1000.0);
-            link_down_logged_ = true;
+        } else if (count_doubled(failed_connects_)) {
+            logger_->debug("bus {}: still cannot connect to {}: {} ({} attempts)", settings_.id,
+                           describe(settings_.endpoint), ec.message(), failed_connects_);
         }
         next_connect_ = Clock::now() + backoff_;
         backoff_ = std::min(backoff_ * 2, settings_.reconnect_max);
         return false;
     }
     stats_.connects.fetch_add(1, std::memory_order_relaxed);
-    if (link_down_logged_) {
-        logger_->info("bus {}: connected to {}", settings_.id, describe(settings_.endpoint));
+    if (failed_connects_ > 0) {
+        logger_->info("bus {}: connected to {} after {} failed attempts", settings_.id,
+                      describe(settings_.endpoint), failed_connects_);
     } else {
+        // First connection, or reopening after the link was closed: not a state change.
         logger_->debug("bus {}: connected to {}", settings_.id, describe(settings_.endpoint));
     }
-    link_down_logged_ = false;
+    failed_connects_ = 0;
     backoff_ = settings_.reconnect_min;
     consecutive_failures_ = 0;
     fresh_connection_ = true;
@@ -104,14 +120,23 @@ void BusWorker::note_link_failure(const std::error_code& ec) {
     const bool lost = ec == make_error_code(ModbusErrc::connection_lost) ||
                       ec == make_error_code(ModbusErrc::io_error);
     if (lost || consecutive_failures_ >= settings_.max_consecutive_failures) {
-        logger_->warn("bus {}: closing link to {} after {} ({} consecutive failures); "
-                      "reopening",
-                      settings_.id, describe(settings_.endpoint), ec.message(),
-                      consecutive_failures_);
+        // A device that stays silent gets its link reset every few polls: warn about the first
+        // reset only, until a request succeeds again.
+        ++resets_since_answer_;
+        if (resets_since_answer_ == 1) {
+            logger_->warn("bus {}: closing link to {} after {} ({} consecutive failures); "
+                          "reopening",
+                          settings_.id, describe(settings_.endpoint), ec.message(),
+                          consecutive_failures_);
+        } else if (count_doubled(resets_since_answer_)) {
+            logger_->debug("bus {}: closing link to {} again after {} ({} times without an "
+                           "answer); reopening",
+                           settings_.id, describe(settings_.endpoint), ec.message(),
+                           resets_since_answer_);
+        }
         link_.close();
         consecutive_failures_ = 0;
         next_connect_ = Clock::now() + settings_.reconnect_min;
-        link_down_logged_ = true;
     } else {
         // A late answer to a timed-out request would desynchronise the next exchange.
         link_.flush();
@@ -181,6 +206,7 @@ void BusWorker::poll(std::size_t index) {
         if (!ec) {
             ++result.requests_ok;
             consecutive_failures_ = 0;
+            resets_since_answer_ = 0;
             if (request_state.failures > 0) {
                 logger_->info("device {}: {} {}+{} answers again; quarantine lifted", device.id,
                               to_string(request.function), request.start, request.count);

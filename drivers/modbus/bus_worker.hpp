@@ -126,8 +126,11 @@ private:
     std::chrono::milliseconds backoff_{0};
     std::chrono::steady_clock::time_point next_connect_{};
     bool fresh_connection_ = false;
-    bool link_down_logged_ = false;
     bool first_request_on_link_ = true;
+    // For logging state changes only, never one line per poll or per retry: the first failure
+    // of a kind is a warning, repeats are debug lines on each doubling of their count.
+    unsigned failed_connects_ = 0;     // connection attempts failed in a row
+    unsigned resets_since_answer_ = 0; // links closed after failures since a request succeeded
 
     std::unique_ptr<std::atomic<bool>[]> busy_;
     std::atomic<bool> stopping_{false};

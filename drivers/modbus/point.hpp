@@ -33,6 +33,8 @@ struct PointSpec {
     std::optional<double> max;
     SentinelPolicy sentinel;
 
+    bool operator==(const PointSpec&) const = default;
+
     std::uint32_t end() const { return static_cast<std::uint32_t>(address) + registers; }
 };
 

@@ -59,6 +59,8 @@ struct SentinelPolicy {
     };
     Mode mode = Mode::type_default;
     std::uint64_t raw = 0;
+
+    bool operator==(const SentinelPolicy&) const = default;
 };
 
 // Number of registers a value of this type occupies (string_registers for strings).

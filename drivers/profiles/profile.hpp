@@ -34,6 +34,8 @@ struct ConstantBlock {
     modbus::RegisterKind function = modbus::RegisterKind::holding;
     std::uint16_t address = 0;
     std::vector<std::uint16_t> values;
+
+    bool operator==(const ConstantBlock&) const = default;
 };
 
 // A device type's register map, loaded from a TOML file in config/profiles/ (format documented
@@ -49,6 +51,8 @@ struct DeviceProfile {
     std::vector<modbus::PointSpec> points;
     std::vector<ConstantBlock> constants;
     std::string source_file; // where it was loaded from (for messages)
+
+    bool operator==(const DeviceProfile&) const = default;
 
     // Index of the point with this name, or nullopt.
     std::optional<std::size_t> find(std::string_view point_name) const;

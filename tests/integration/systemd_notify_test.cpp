@@ -2,83 +2,18 @@
 // datagram listener plays systemd and records what the daemon sends.
 
 #include "tests/integration/site_harness.hpp"
+#include "tests/support/fake_notify_socket.hpp"
 #include "tests/support/process.hpp"
 
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <regex>
-#include <stdexcept>
 #include <string>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
-#include <unistd.h>
-#include <vector>
 
 using namespace greenrack::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// An AF_UNIX datagram socket bound at `path`, as systemd's notify socket.
-class FakeNotifySocket {
-public:
-    explicit FakeNotifySocket(const std::string& path) : path_(path) {
-        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (fd_ < 0 || path.size() >= sizeof addr.sun_path) {
-            throw std::runtime_error("cannot make the notify socket " + path);
-        }
-        path.copy(addr.sun_path, path.size());
-        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            throw std::runtime_error("cannot bind the notify socket " + path);
-        }
-        timeval timeout{0, 100'000};
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    }
-    ~FakeNotifySocket() {
-        close(fd_);
-        unlink(path_.c_str());
-    }
-    FakeNotifySocket(const FakeNotifySocket&) = delete;
-    FakeNotifySocket& operator=(const FakeNotifySocket&) = delete;
-
-    // Every datagram that arrives within `span`.
-    std::vector<std::string> receive_for(std::chrono::milliseconds span) {
-        std::vector<std::string> out;
-        const auto until = std::chrono::steady_clock::now() + span;
-        char buffer[4096];
-        while (std::chrono::steady_clock::now() < until) {
-            const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
-            if (n > 0) {
-                out.emplace_back(buffer, static_cast<std::size_t>(n));
-            }
-        }
-        return out;
-    }
-
-private:
-    std::string path_;
-    int fd_ = -1;
-};
-
-// Sets environment variables for the daemons started in its lifetime (they inherit them).
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const std::string& value) : name_(name) {
-        setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv() { unsetenv(name_); }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-};
-
-} // namespace
 
 TEST_CASE("systemd notify: READY=1 once polling is scheduled, WATCHDOG=1 every half watchdog "
           "period from the event loop with a live STATUS, STOPPING=1 on SIGTERM",

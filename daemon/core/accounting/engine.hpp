@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 namespace greenrack::accounting {
@@ -84,5 +85,13 @@ private:
     Battery store_;
     RollupBook rollups_;
 };
+
+// Rewrites a saved engine state for another list of racks (added, removed or reordered in the
+// config): racks that keep their id keep their totals and open roll-up figures, new racks
+// start at zero, removed racks' figures are dropped (their ids are appended to `dropped`; the
+// site totals still hold their energy). A state already for `rack_ids`, or a malformed one, is
+// returned unchanged (restore_state() then judges it). Pure.
+nlohmann::json remap_state_racks(nlohmann::json state, const std::vector<std::string>& rack_ids,
+                                 std::vector<std::string>* dropped = nullptr);
 
 } // namespace greenrack::accounting

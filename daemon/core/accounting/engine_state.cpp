@@ -4,6 +4,8 @@
 
 #include "daemon/core/accounting/state_json.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -77,6 +79,58 @@ void Engine::restore_state(const nlohmann::json& state) {
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("accounting state is malformed: ") + e.what());
     }
+}
+
+nlohmann::json remap_state_racks(nlohmann::json state, const std::vector<std::string>& rack_ids,
+                                 std::vector<std::string>* dropped) {
+    try {
+        const nlohmann::json& saved_ids = state.at("racks");
+        if (!saved_ids.is_array()) {
+            return state;
+        }
+        std::vector<std::string> before;
+        for (const auto& id : saved_ids) {
+            before.push_back(id.get<std::string>());
+        }
+        if (before == rack_ids) {
+            return state;
+        }
+        // new index -> old index (or none)
+        std::vector<std::optional<std::size_t>> from(rack_ids.size());
+        for (std::size_t i = 0; i < rack_ids.size(); ++i) {
+            for (std::size_t j = 0; j < before.size(); ++j) {
+                if (before[j] == rack_ids[i]) {
+                    from[i] = j;
+                }
+            }
+        }
+        if (dropped != nullptr) {
+            for (const auto& id : before) {
+                if (std::find(rack_ids.begin(), rack_ids.end(), id) == rack_ids.end()) {
+                    dropped->push_back(id);
+                }
+            }
+        }
+        const nlohmann::json zero = rack_totals_to_json(RackTotals{});
+        auto remap = [&](nlohmann::json& racks) {
+            if (!racks.is_array() || racks.size() != before.size()) {
+                return; // left for restore_state() to reject
+            }
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto& j : from) {
+                out.push_back(j ? racks.at(*j) : zero);
+            }
+            racks = std::move(out);
+        };
+        remap(state.at("totals").at("racks"));
+        for (auto& open : state.at("rollups").at("open")) {
+            remap(open.at("racks"));
+        }
+        state["racks"] = rack_ids;
+    } catch (const nlohmann::json::exception&) {
+        // A malformed state is returned as it is: restore_state() says what is wrong.
+    }
+    return state;
 }
 
 } // namespace greenrack::accounting

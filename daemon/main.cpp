@@ -46,10 +46,32 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
     if (vm.count("help") != 0U) {
-        std::cout << "greenrackd " << greenrack::version_string
-                  << ": live clean-energy accounting for data-center racks\n\n"
-                  << options << "\nExit status: 0 ok, 1 runtime failure, 64 bad usage, "
-                  << "78 invalid configuration.\n";
+        std::cout
+            << "greenrackd " << greenrack::version_string
+            << ": live clean-energy accounting for data-center racks\n\n"
+            << "Usage: greenrackd [--config FILE] [--summary] [--log-level LEVEL]\n"
+            << "       greenrackd [--config FILE] --check-config | --once\n\n"
+            << options
+            << "\nSignals:\n"
+               "  SIGHUP           reload the configuration file (systemctl reload): applied\n"
+               "                   live without losing totals, alerts or queued data; an\n"
+               "                   invalid file is rejected with file:line:column and the\n"
+               "                   running configuration stays in force\n"
+               "  SIGTERM, SIGINT  stop: finish each bus's poll in progress, save the state\n"
+               "\nEnvironment:\n"
+               "  STATE_DIRECTORY  overrides [daemon].state_directory (systemd "
+               "StateDirectory=)\n"
+               "  NOTIFY_SOCKET    systemd Type=notify: READY=1, RELOADING=1, STATUS=,\n"
+               "                   STOPPING=1; with WATCHDOG_USEC, WATCHDOG=1 every half "
+               "period\n"
+               "  JOURNAL_STREAM   when it names stderr, log to the journal with priorities\n"
+               "\nFiles:\n"
+               "  /etc/greenrack/greenrack.toml    configuration (every option documented)\n"
+               "  /usr/share/greenrack/profiles/   device profiles (and profiles/ beside "
+               "the config)\n"
+               "  <state_directory>/               accounting.json, alerts.json, spool/\n"
+               "\nExit status: 0 ok, 1 runtime failure (--once: a device did not answer), 64 "
+               "bad usage,\n78 invalid configuration.\n";
         return 0;
     }
     if (vm.count("version") != 0U) {

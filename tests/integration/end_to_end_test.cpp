@@ -147,14 +147,22 @@ TEST_CASE("greenrackd --check-config accepts the shipped reference and demo conf
     }
 }
 
-TEST_CASE("greenrackd --version and --help answer without a config", "[e2e]") {
+TEST_CASE("greenrackd --version and --help answer without a config; --help names every option, "
+          "signal, environment variable, file and exit code",
+          "[e2e]") {
     auto version = run_program(GREENRACKD_BIN, {"--version"});
     CHECK(version.status == 0);
     CHECK(version.out.rfind("greenrackd ", 0) == 0);
     auto help = run_program(GREENRACKD_BIN, {"--help"});
     CHECK(help.status == 0);
-    for (const char* flag : {"--config", "--check-config", "--once", "--version", "--summary"}) {
-        CHECK(help.out.find(flag) != std::string::npos);
+    // Every option, the signals, the environment it reads, the files and the exit codes.
+    for (const char* text :
+         {"--config", "--check-config", "--once", "--version", "--summary", "--log-level", "--help",
+          "SIGHUP", "SIGTERM", "STATE_DIRECTORY", "NOTIFY_SOCKET", "JOURNAL_STREAM",
+          "/etc/greenrack/greenrack.toml", "/usr/share/greenrack/profiles/", "64 bad usage",
+          "78 invalid configuration"}) {
+        INFO(text);
+        CHECK(help.out.find(text) != std::string::npos);
     }
 }
 

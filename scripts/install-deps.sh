@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
     libboost-dev libboost-program-options-dev libmodbus-dev libpaho-mqttpp-dev libpaho-mqtt-dev
     libssl-dev libspdlog-dev libfmt-dev catch2 libtomlplusplus-dev nlohmann-json3-dev
-    libsystemd-dev systemd
+    libsystemd-dev systemd dpkg-dev
     mosquitto mosquitto-clients socat python3 curl openssl
     influxdb influxdb-client prometheus prometheus-alertmanager
 )

@@ -190,9 +190,11 @@ void InfluxSink::enqueue(std::string_view lines) {
     if (pieces.empty()) {
         return;
     }
-    spool_->append(pieces, std::chrono::system_clock::now());
     {
+        // Appended under the lock: the writer must never see the new lines before it sees when
+        // the first of them was queued (it would send them at once, ignoring flush_interval).
         std::lock_guard lock(mutex_);
+        spool_->append(pieces, std::chrono::system_clock::now());
         if (!waiting_) {
             waiting_ = true;
             first_queued_ = Clock::now();

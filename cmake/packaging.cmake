@@ -57,7 +57,8 @@ set(GREENRACK_PACKAGE_MAINTAINER "greenrack maintainers <maintainers@greenrack.i
 # Files below /etc, marked as dpkg conffiles (listed in the package's conffiles control file).
 set(greenrack_conffiles "${GREENRACK_CONFIG_DIR}/greenrack.toml")
 
-install(TARGETS greenrackd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# greenrack-scan is the commissioning tool: installers run it on the gateway itself.
+install(TARGETS greenrackd greenrack-scan RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/greenrackd.service
         DESTINATION ${GREENRACK_SYSTEMD_UNIT_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/greenrack.sysusers.conf

@@ -1,6 +1,6 @@
 #include "drivers/modbus/bus_worker.hpp"
 
-#include "drivers/modbus/codec.hpp"
+#include "drivers/modbus/request_decoder.hpp"
 
 #include <algorithm>
 #include <array>
@@ -143,24 +143,6 @@ void BusWorker::note_link_failure(const std::error_code& ec) {
     }
 }
 
-void BusWorker::decode_request(const DeviceSettings& device, const ReadRequest& request,
-                               std::span<const std::uint16_t> registers, PollResult& result) const {
-    const auto& points = device.profile->points;
-    for (std::size_t index : request.points) {
-        const PointSpec& point = points[index];
-        auto regs = registers.subspan(point.address - request.start, point.registers);
-        std::optional<std::uint16_t> sf;
-        if (point.scale_factor) {
-            const PointSpec& sf_point = points[*point.scale_factor];
-            if (sf_point.address >= request.start &&
-                sf_point.end() <= static_cast<std::uint32_t>(request.start) + request.count) {
-                sf = registers[sf_point.address - request.start];
-            }
-        }
-        result.values[index] = decode_point(point, regs, sf);
-    }
-}
-
 void BusWorker::poll(std::size_t index) {
     const DeviceSettings& device = devices_[index];
     DeviceState& state = device_states_[index];
@@ -212,7 +194,7 @@ void BusWorker::poll(std::size_t index) {
                               to_string(request.function), request.start, request.count);
             }
             request_state.failures = 0;
-            decode_request(device, request, registers, result);
+            decode_request(device.profile->points, request, registers, result.values);
             continue;
         }
 

@@ -109,8 +109,6 @@ private:
     void poll(std::size_t index);
     bool ensure_open();
     void note_link_failure(const std::error_code& ec);
-    void decode_request(const DeviceSettings& device, const ReadRequest& request,
-                        std::span<const std::uint16_t> registers, PollResult& result) const;
     void pause(std::chrono::milliseconds duration);
 
     BusSettings settings_;

@@ -100,6 +100,7 @@ awk '{ print $3 }' "$work/files" >"$work/paths"
 
 expected=(
     ./usr/bin/greenrackd
+    ./usr/bin/greenrack-scan
     ".$unit_dir/greenrackd.service"
     ".$sysusers_dir/greenrack.conf"
     ".$tmpfiles_dir/greenrack.conf"
@@ -124,6 +125,8 @@ say "contents: all ${#expected[@]} expected files, nothing else"
 mode_of() { awk -v p="$1" '$3 == p { print $1, $2 }' "$work/files"; }
 [ "$(mode_of ./usr/bin/greenrackd)" = "-rwxr-xr-x root/root" ] ||
     fail "/usr/bin/greenrackd is $(mode_of ./usr/bin/greenrackd), expected -rwxr-xr-x root/root"
+[ "$(mode_of ./usr/bin/greenrack-scan)" = "-rwxr-xr-x root/root" ] ||
+    fail "/usr/bin/greenrack-scan is $(mode_of ./usr/bin/greenrack-scan), expected -rwxr-xr-x"
 [ "$(mode_of ./etc/greenrack/greenrack.toml)" = "-rw-r--r-- root/root" ] ||
     fail "/etc/greenrack/greenrack.toml is $(mode_of ./etc/greenrack/greenrack.toml)"
 if awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { bad = 1 } END { exit !bad }' "$work/listing"; then
@@ -216,6 +219,9 @@ out=$(/usr/bin/greenrackd --check-config --config /etc/greenrack/greenrack.toml 
 [[ $out == "/etc/greenrack/greenrack.toml: ok:"* ]] ||
     fail "greenrackd --check-config did not say ok: $out"
 say "installed greenrackd: $out"
+out=$(/usr/bin/greenrack-scan --version 2>&1) || fail "/usr/bin/greenrack-scan --version failed: $out"
+[ "$out" = "greenrack-scan $version" ] ||
+    fail "greenrack-scan --version printed '$out', expected 'greenrack-scan $version'"
 
 for pair in "$source_dir/config/greenrack.toml:/etc/greenrack/greenrack.toml" \
     "$source_dir/systemd/greenrackd.service:$unit_dir/greenrackd.service" \
@@ -266,6 +272,7 @@ say "reinstall (upgrade path) ok, local conffile change kept"
     fail "dpkg -r greenrack failed"
 }
 [ ! -e /usr/bin/greenrackd ] || fail "/usr/bin/greenrackd still there after dpkg -r"
+[ ! -e /usr/bin/greenrack-scan ] || fail "/usr/bin/greenrack-scan still there after dpkg -r"
 [ -f /etc/greenrack/greenrack.toml ] || fail "dpkg -r removed the conffile (only purge may)"
 
 "${as_root[@]}" dpkg --purge greenrack >"$work/purge.log" 2>&1 || {

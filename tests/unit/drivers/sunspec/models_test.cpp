@@ -31,7 +31,7 @@ using greenrack::sunspec::ScaleFactorRef;
 using greenrack::sunspec::supported_model_ids;
 using greenrack::sunspec::type_size;
 
-const std::filesystem::path models_dir = GREENRACK_SOURCE_DIR "/../shared/sunspec-models";
+const std::filesystem::path models_dir = GREENRACK_SUNSPEC_MODELS_DIR;
 
 // The models issue 8 asks for. Written out here so that a table dropped from
 // supported_model_ids() fails the test instead of shrinking it.

@@ -69,6 +69,23 @@ std::string kw(const Contribution& c) {
     return buffer;
 }
 
+// The positive (sign +1) or negative (sign -1) part of a signed role, e.g. import and export
+// from a meter's net power (+ = import), as the site model reads them.
+void add_part(Contribution& c, const profiles::DeviceProfile& profile, const DeviceReading* reading,
+              std::string_view role, double sign) {
+    if (!has_role(profile, role)) {
+        return;
+    }
+    ++c.expected;
+    if (reading == nullptr) {
+        return;
+    }
+    if (auto value = role_sum(profile, *reading, role)) {
+        c.value += std::max(0.0, sign * *value);
+        ++c.have;
+    }
+}
+
 } // namespace
 
 SiteSummary summarize(const config::Config& config, const SampleStore& store,
@@ -112,8 +129,16 @@ SiteSummary summarize(const config::Config& config, const SampleStore& store,
             add(s.soc_pct, profile, reading, "soc");
             break;
         case DeviceRole::grid_meter:
-            add(s.grid_import_w, profile, reading, "import_power");
-            add(s.grid_export_w, profile, reading, "export_power");
+            if (has_role(profile, "import_power")) {
+                add(s.grid_import_w, profile, reading, "import_power");
+            } else {
+                add_part(s.grid_import_w, profile, reading, "net_power", 1.0);
+            }
+            if (has_role(profile, "export_power")) {
+                add(s.grid_export_w, profile, reading, "export_power");
+            } else {
+                add_part(s.grid_export_w, profile, reading, "net_power", -1.0);
+            }
             break;
         }
     }

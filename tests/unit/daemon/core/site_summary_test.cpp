@@ -101,3 +101,19 @@ TEST_CASE("summary leaves out stale, offline and not-ok values and says so", "[c
     CHECK(s.devices_offline == 2);
     CHECK(core::format_summary(s, now).find("IT 5.0 kW (partial)") != std::string::npos);
 }
+
+TEST_CASE("summary splits a grid meter's net power (+ = import) into import and export when the "
+          "meter has no separate import and export power",
+          "[core]") {
+    config::Config config;
+    auto net = profile_with(profiles::DeviceRole::grid_meter, {"net_power"});
+    config.devices = {device("sdm-1", net), device("sdm-2", net)};
+    core::SampleStore store(config.devices.size());
+    store.update(reading(0, now, {1500})); // importing
+    store.update(reading(1, now, {-400})); // exporting
+    const auto s = core::summarize(config, store, now, milliseconds(3000));
+    CHECK(s.grid_import_w.value == 1500.0);
+    CHECK(s.grid_export_w.value == 400.0);
+    CHECK(s.grid_import_w.complete());
+    CHECK(s.grid_export_w.complete());
+}

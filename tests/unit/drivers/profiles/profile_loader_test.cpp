@@ -63,6 +63,7 @@ TEST_CASE("every shipped profile loads and is named after its file", "[profiles]
     const std::set<std::string> expected{
         "rack_pdu_px3_24", "pv_sunspec_103", "wind_midnite_classic",
         "battery_generic", "meter_grid_4q",  "meter_facility_umg604",
+        "meter_sdm630",    "meter_iem3xxx",  "pdu_eaton_floor_gateway",
     };
     std::set<std::string> found;
     for (const auto& entry : std::filesystem::directory_iterator(profile_dir)) {

@@ -41,8 +41,10 @@ bool has_role(const profiles::DeviceProfile& profile, std::string_view role) {
     return false;
 }
 
+// Adds the role's value; with `part` +1 (or -1) only its positive (negative) part, as a
+// magnitude: import and export from a meter's net power (+ = import), as the site model does.
 void add(Contribution& c, const profiles::DeviceProfile& profile, const DeviceReading* reading,
-         std::string_view role) {
+         std::string_view role, int part = 0) {
     if (!has_role(profile, role)) {
         return;
     }
@@ -51,7 +53,7 @@ void add(Contribution& c, const profiles::DeviceProfile& profile, const DeviceRe
         return;
     }
     if (auto value = role_sum(profile, *reading, role)) {
-        c.value += *value;
+        c.value += part == 0 ? *value : std::max(0.0, part * *value);
         ++c.have;
     }
 }
@@ -67,23 +69,6 @@ std::string kw(const Contribution& c) {
     std::snprintf(buffer, sizeof buffer, "%.1f kW%s", c.value / 1000.0,
                   c.complete() ? "" : " (partial)");
     return buffer;
-}
-
-// The positive (sign +1) or negative (sign -1) part of a signed role, e.g. import and export
-// from a meter's net power (+ = import), as the site model reads them.
-void add_part(Contribution& c, const profiles::DeviceProfile& profile, const DeviceReading* reading,
-              std::string_view role, double sign) {
-    if (!has_role(profile, role)) {
-        return;
-    }
-    ++c.expected;
-    if (reading == nullptr) {
-        return;
-    }
-    if (auto value = role_sum(profile, *reading, role)) {
-        c.value += std::max(0.0, sign * *value);
-        ++c.have;
-    }
 }
 
 } // namespace
@@ -132,12 +117,12 @@ SiteSummary summarize(const config::Config& config, const SampleStore& store,
             if (has_role(profile, "import_power")) {
                 add(s.grid_import_w, profile, reading, "import_power");
             } else {
-                add_part(s.grid_import_w, profile, reading, "net_power", 1.0);
+                add(s.grid_import_w, profile, reading, "net_power", 1);
             }
             if (has_role(profile, "export_power")) {
                 add(s.grid_export_w, profile, reading, "export_power");
             } else {
-                add_part(s.grid_export_w, profile, reading, "net_power", -1.0);
+                add(s.grid_export_w, profile, reading, "net_power", -1);
             }
             break;
         }

@@ -151,9 +151,9 @@ for dep in libmodbus5 libpaho-mqttpp3-1 libpaho-mqtt1.3; do
 done
 # Every shared library the packaged greenrackd needs comes from a package named in Depends, or
 # from one that provides a name in Depends (libspdlog1.10 provides libspdlog1.10-fmt9).
-dpkg-deb -x "$deb" "$work/root"
+dpkg-deb -x "$deb" "$work/unpacked"
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-needed=$(objdump -p "$work/root/usr/bin/greenrackd" | awk '$1 == "NEEDED" { print $2 }')
+needed=$(objdump -p "$work/unpacked/usr/bin/greenrackd" | awk '$1 == "NEEDED" { print $2 }')
 [ -n "$needed" ] || fail "objdump found no NEEDED libraries in the packaged greenrackd"
 while IFS= read -r soname; do
     owner=$(dpkg-query -S "*/$multiarch/$soname" 2>/dev/null | awk -F: 'NR == 1 { print $1 }') ||

@@ -22,6 +22,16 @@ PduModel::PduModel(const PduParams& params, int outlet_count, double initial_ene
         const RackSpec& rack = params.racks[r];
         racks_.emplace_back(rack, derive_seed(seed, "rack/" + rack.name));
         rack_power_w_.push_back(0.0);
+        if (outlets_.empty()) {
+            // No metered outlets: the rack is one feeder of the inlet, not reported on its own.
+            Outlet feeder;
+            feeder.rack = static_cast<int>(r);
+            feeder.share = 1.0;
+            feeder.power_factor = rng_.uniform(0.95, 0.99);
+            feeders_.push_back(feeder);
+            total_weight += rack.base_load_w;
+            continue;
+        }
         double rack_weight = 0.0;
         const auto first = static_cast<std::size_t>(rack.first_outlet - 1);
         const auto count = static_cast<std::size_t>(rack.outlet_count);
@@ -39,7 +49,7 @@ PduModel::PduModel(const PduParams& params, int outlet_count, double initial_ene
     // Counters start at initial_energy_wh on the inlet, split over the used outlets in
     // proportion to their base load, so inlet energy = sum of outlet energies from the start.
     double assigned = 0.0;
-    for (auto& outlet : outlets_) {
+    for (auto& outlet : all_outlets()) {
         if (outlet.rack < 0) {
             continue;
         }
@@ -64,7 +74,7 @@ void PduModel::step(double dt_s, SimTime t, double longitude_deg, const EventTim
 
     const double dt_h = dt_s / 3600.0;
     inlet_power_w_ = 0.0;
-    for (auto& outlet : outlets_) {
+    for (auto& outlet : all_outlets()) {
         outlet.power_w = outlet.rack < 0
                              ? 0.0
                              : rack_power_w_[static_cast<std::size_t>(outlet.rack)] * outlet.share;
@@ -90,6 +100,11 @@ void PduModel::fill(DeviceReadings& out) const {
         out.set("outlet_current", amps, index);
         out.set("outlet_apparent_power", va, index);
         out.set("outlet_power_factor", o.power_w > 0.0 ? o.power_factor : 0.0, index);
+    }
+    for (const Outlet& feeder : feeders_) {
+        const double va = feeder.power_w / feeder.power_factor;
+        inlet_va += va;
+        inlet_a += va / voltage_v_;
     }
     const double pf = inlet_va > 0.0 ? inlet_power_w_ / inlet_va : 0.0;
     out.set("inlet_power", inlet_power_w_);

@@ -6,6 +6,7 @@
 #include "drivers/sim/rng.hpp"
 #include "drivers/sim/scenario.hpp"
 
+#include <span>
 #include <vector>
 
 namespace greenrack::sim {
@@ -13,6 +14,8 @@ namespace greenrack::sim {
 // A metered-outlet rack PDU feeding one or more racks. Each rack's load is split over its
 // outlets with fixed (seeded) shares, each outlet has its own power factor (0.95..0.99);
 // current = P / V / PF, VA = P / PF; inlet = sum of the outlets. Energies integrate in double.
+// A PDU or panel without metered outlets (outlet_count 0, e.g. a floor-PDU panel) feeds each
+// rack through one unreported feeder with its own power factor: inlet = sum of the racks.
 class PduModel {
 public:
     PduModel(const PduParams& params, int outlet_count, double initial_energy_wh,
@@ -37,7 +40,11 @@ private:
 
     std::vector<RackLoadModel> racks_;
     std::vector<double> rack_power_w_;
+    // The metered outlets, or the feeders of a PDU without any.
+    std::span<Outlet> all_outlets() { return outlets_.empty() ? feeders_ : outlets_; }
+
     std::vector<Outlet> outlets_; // outlets_[k - 1] = outlet k
+    std::vector<Outlet> feeders_; // one per rack when the PDU has no metered outlets
     double nominal_voltage_v_;
     double voltage_v_;
     double voltage_walk_ = 0.0;

@@ -160,6 +160,19 @@ ReadResult RegisterImage::read(RegisterKind kind, std::uint16_t address,
     if (count == 0 || count > modbus::max_read_registers) {
         return {ModbusException::illegal_data_value, {}};
     }
+    // The device's own request limits (device-register-maps.md §6.5, §6.8: e.g. an Eastron
+    // SDM630 reads at most 80 registers per request, in pairs).
+    if (count > profile_->max_registers) {
+        return {ModbusException::illegal_data_value, {}};
+    }
+    if (profile_->even_alignment) {
+        if (address % 2 != 0) {
+            return {ModbusException::illegal_data_address, {}};
+        }
+        if (count % 2 != 0) {
+            return {ModbusException::illegal_data_value, {}};
+        }
+    }
     const Table& t = table(kind);
     const std::uint32_t begin = address;
     const std::uint32_t end = begin + count;

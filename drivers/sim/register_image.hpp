@@ -27,9 +27,13 @@ struct ReadResult {
 //    the points it scales fit their type (scale_factors.hpp);
 //  - constant blocks (SunSpec marker, model headers, end model) are served verbatim;
 //  - counters of integer types without a scale factor wrap like the real register.
-// Reads: quantity 0 or > 125 -> exception 03; any register outside the map -> 02, where the map
-// is the registers of points and constants (holes = exception) or everything between the lowest
-// and highest of them, holes reading 0 (holes = zero).
+// Reads, checked in this order:
+//  - quantity 0 or > 125 -> exception 03 (the protocol limit);
+//  - quantity > the profile's max_registers -> 03 (the device's own limit, e.g. 80);
+//  - with the profile's even_alignment: an odd start address -> 02, an odd quantity -> 03;
+//  - any register outside the map -> 02, where the map is the registers of points and constants
+//    (holes = exception) or everything between the lowest and highest of them, holes reading 0
+//    (holes = zero).
 class RegisterImage {
 public:
     explicit RegisterImage(std::shared_ptr<const profiles::DeviceProfile> profile,

@@ -19,8 +19,8 @@ struct Answer {
 
 // Answers one request PDU (function code + data, without the MBAP header) from a device's
 // register image, into `response` (at least max_response_pdu bytes). Pure.
-//   FC03 / FC04: registers, or exception 02/03 per RegisterImage::read (03 also for a
-//                truncated request);
+//   FC03 / FC04: registers, or exception 02/03 per RegisterImage::read (the protocol's and the
+//                profile's request limits, then the map; 03 also for a truncated request);
 //   writes (05, 06, 0F, 10, 16, 17) and every other function: exception 01.
 Answer answer_request(const RegisterImage& image, std::span<const std::uint8_t> pdu,
                       std::span<std::uint8_t> response);

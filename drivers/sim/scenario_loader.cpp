@@ -155,6 +155,21 @@ PduParams read_pdu(const TableReader& t, const profiles::DeviceProfile& profile,
         rack.pattern = parse_pattern(r);
         rack.amplitude =
             r.get_number("amplitude", rack.pattern == LoadPattern::constant ? 0.0 : 0.1, 0.0, 1.0);
+        if (outlets <= 0) {
+            // A PDU (or panel) metered at its inlet only: the racks feed the inlet directly.
+            for (const char* key : {"outlets", "first_outlet"}) {
+                if (r.has(key)) {
+                    r.fail(key, "profile \"" + profile.name +
+                                    "\" has no metered outlets: its racks are measured at the "
+                                    "inlet only, leave out outlets and first_outlet");
+                }
+            }
+            rack.first_outlet = 1;
+            rack.outlet_count = 0;
+            r.reject_unknown_keys();
+            pdu.racks.push_back(std::move(rack));
+            continue;
+        }
         rack.first_outlet =
             static_cast<int>(r.get_int("first_outlet", next_outlet, 1, std::max(outlets, 1)));
         rack.outlet_count = static_cast<int>(r.require_int("outlets", 1, 4096));
@@ -265,7 +280,6 @@ struct DeviceContext {
     std::set<std::string> ids;
     std::set<std::pair<std::string, int>> units;
     std::set<std::string> rack_names;
-    int grid_meters = 0;
     int facility_meters = 0;
 };
 
@@ -319,9 +333,8 @@ DeviceSpec read_device(const TableReader& t, const ProfileResolver& resolve, Dev
         device.params = read_facility(t);
         break;
     case DeviceRole::grid_meter:
-        if (++ctx.grid_meters > 1) {
-            t.fail("profile", "only one grid meter is supported (it closes the bus balance)");
-        }
+        // Any number: each one measures the same point of common coupling (a revenue meter and
+        // check meters), with its own energy counters. The bus balance is closed once.
         device.params = GridMeterParams{};
         break;
     }
@@ -409,7 +422,7 @@ Scenario parse_scenario(std::string_view toml_text, std::string_view source_name
     scenario.sim = read_sim(root);
     scenario.site = read_site(root);
     scenario.listeners = read_listeners(root);
-    DeviceContext ctx{scenario.listeners, {}, {}, {}, 0, 0};
+    DeviceContext ctx{scenario.listeners, {}, {}, {}, 0};
     for (const TableReader& t : root.table_array("device")) {
         scenario.devices.push_back(read_device(t, resolve_profile, ctx));
     }

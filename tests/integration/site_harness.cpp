@@ -195,6 +195,41 @@ nlohmann::json SiteHarness::snapshot() const {
     return nlohmann::json::parse(read_file(snapshot_path()));
 }
 
+FrozenSim::FrozenSim(const std::filesystem::path& scenario,
+                     const std::filesystem::path& profile_dir)
+    : dir_("greenrack-frozen-sim") {
+    const auto ready = dir_.path() / "sim.ready";
+    sim_ = std::make_unique<Process>(
+        GREENRACK_SIM_BIN,
+        std::vector<std::string>{"--scenario", scenario.string(), "--profiles",
+                                 profile_dir.string(), "--snapshot", snapshot_path().string(),
+                                 "--ready-file", ready.string(), "--freeze"},
+        dir_.path(), "sim");
+    if (!wait_until([&] { return std::filesystem::exists(ready); }, std::chrono::seconds(15))) {
+        throw std::runtime_error("greenrack-sim did not become ready: " + sim_->err());
+    }
+    const auto listeners = nlohmann::json::parse(read_file(ready))["listeners"];
+    for (const auto& [name, port] : listeners.items()) {
+        ports_[name] = port.get<std::uint16_t>();
+    }
+    if (!wait_until([&] { return std::filesystem::exists(snapshot_path()); },
+                    std::chrono::seconds(15))) {
+        throw std::runtime_error("greenrack-sim wrote no snapshot: " + sim_->err());
+    }
+}
+
+std::string FrozenSim::endpoint(const std::string& listener) const {
+    return "127.0.0.1:" + std::to_string(port(listener));
+}
+
+nlohmann::json FrozenSim::snapshot() const {
+    return nlohmann::json::parse(read_file(snapshot_path()));
+}
+
+SunSpecSite::SunSpecSite()
+    : FrozenSim(source_dir + "/tests/fixtures/sunspec/sunspec-site.sim.toml",
+                source_dir + "/tests/fixtures/sunspec/profiles") {}
+
 void SiteHarness::write_config(const std::string& extra) {
     std::ostringstream config;
     config << "[site]\nid = \"it\"\n\n"

@@ -61,6 +61,31 @@ private:
     std::unique_ptr<Process> sim_;
 };
 
+// greenrack-sim on a fixture scenario, frozen (every value constant), on ports it picks itself
+// (0 in the scenario) and reports in its ready file. Stopped when it goes away.
+class FrozenSim {
+public:
+    FrozenSim(const std::filesystem::path& scenario, const std::filesystem::path& profile_dir);
+
+    std::uint16_t port(const std::string& listener) const { return ports_.at(listener); }
+    std::string endpoint(const std::string& listener) const; // "127.0.0.1:<port>"
+    const std::filesystem::path& dir() const { return dir_.path(); }
+    std::filesystem::path snapshot_path() const { return dir_.path() / "snapshot.json"; }
+    nlohmann::json snapshot() const;
+
+private:
+    TempDir dir_;
+    std::unique_ptr<Process> sim_;
+    std::map<std::string, std::uint16_t> ports_;
+};
+
+// The SunSpec test site (tests/fixtures/sunspec/sunspec-site.sim.toml: one device per SunSpec
+// layout and quirk, with its fixture profiles).
+class SunSpecSite : public FrozenSim {
+public:
+    SunSpecSite();
+};
+
 // Checks (with Catch assertions) that a published device state carries exactly the points the
 // simulator serves for that device (one entry of the snapshot's "devices"), with equal values,
 // `missing` where a sentinel is served, and the matching overall quality.

@@ -1,7 +1,8 @@
 // SunSpec end to end: greenrack-sim serves the SunSpec devices of
 // tests/fixtures/sunspec/sunspec-site.sim.toml (every layout greenrack decodes, with the quirks of
-// real devices) on free loopback ports; discovery walks each model chain over a real ModbusLink,
-// and every supported model decodes to exactly the values the simulator says it serves.
+// real devices, and a hybrid storage inverter with the DER models 701 and 713) on free loopback
+// ports; discovery walks each model chain over a real ModbusLink, and every supported model
+// decodes to exactly the values the simulator says it serves.
 
 #include "drivers/modbus/transport.hpp"
 #include "drivers/profiles/profile_loader.hpp"
@@ -9,6 +10,7 @@
 #include "drivers/sunspec/discovery.hpp"
 #include "drivers/sunspec/link_reader.hpp"
 #include "drivers/sunspec/models.hpp"
+#include "tests/integration/site_harness.hpp"
 #include "tests/support/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,42 +32,6 @@ namespace {
 const std::filesystem::path fixtures =
     std::filesystem::path(GREENRACK_SOURCE_DIR) / "tests/fixtures/sunspec";
 constexpr std::chrono::milliseconds response_timeout{1000};
-
-// greenrack-sim on the SunSpec site, frozen (every value constant), on ports it picks itself
-// (0 in the scenario) and reports in its ready file.
-class SunSpecSite {
-public:
-    SunSpecSite() : dir_("greenrack-sunspec") {
-        const auto ready = dir_.path() / "sim.ready";
-        sim_ = std::make_unique<Process>(
-            GREENRACK_SIM_BIN,
-            std::vector<std::string>{"--scenario", (fixtures / "sunspec-site.sim.toml").string(),
-                                     "--profiles", (fixtures / "profiles").string(), "--snapshot",
-                                     snapshot_path().string(), "--ready-file", ready.string(),
-                                     "--freeze"},
-            dir_.path(), "sim");
-        if (!wait_until([&] { return std::filesystem::exists(ready); }, std::chrono::seconds(15))) {
-            throw std::runtime_error("greenrack-sim did not become ready: " + sim_->err());
-        }
-        const auto listeners = nlohmann::json::parse(read_file(ready))["listeners"];
-        for (const auto& [name, port] : listeners.items()) {
-            ports_[name] = port.get<std::uint16_t>();
-        }
-        if (!wait_until([&] { return std::filesystem::exists(snapshot_path()); },
-                        std::chrono::seconds(15))) {
-            throw std::runtime_error("greenrack-sim wrote no snapshot: " + sim_->err());
-        }
-    }
-
-    std::uint16_t port(const std::string& listener) const { return ports_.at(listener); }
-    std::filesystem::path snapshot_path() const { return dir_.path() / "snapshot.json"; }
-    nlohmann::json snapshot() const { return nlohmann::json::parse(read_file(snapshot_path())); }
-
-private:
-    TempDir dir_;
-    std::unique_ptr<Process> sim_;
-    std::map<std::string, std::uint16_t> ports_;
-};
 
 // What discovery must find on one device of the site.
 struct ExpectedDevice {
@@ -147,6 +113,16 @@ const std::vector<ExpectedDevice>& site_devices() {
          {{1, 40002, 66}, {124, 40070, 24}, {802, 40096, 62}},
          40160,
          identity("Greenrack Storage", "GS-200", "0.9.1", "GS000006", 6),
+         {},
+         {}},
+        {"hybrid",
+         "meters",
+         7,
+         "sunspec_hybrid_701_713_802",
+         40000,
+         {{1, 40002, 66}, {701, 40070, 153}, {713, 40225, 7}, {802, 40234, 62}},
+         40298,
+         identity("Greenrack Storage", "GH-80-3P", "4.3.0", "GH000007", 7),
          {},
          {}},
     };
@@ -387,6 +363,84 @@ TEST_CASE("The simulated SunSpec devices serve plausible physics: power, scale f
     CHECK(points["battery"]["points"]["m124_chastate"].get<double>() == Approx(62.5));
     CHECK(points["battery"]["points"]["m802_whrtg"].get<double>() == Approx(200000.0));
     CHECK(points["meter-1ph"]["points"]["m201_w"].get<double>() == Approx(6000.0));
+}
+
+TEST_CASE("The simulated hybrid storage inverter charges with a negative 701 W, and 713 and 802 "
+          "agree on its capacity and state of charge",
+          "[sunspec]") {
+    SunSpecSite site;
+    const auto snapshot = site.snapshot();
+    const auto& hybrid = snapshot["devices"]["hybrid"]["points"];
+    const auto& battery = snapshot["devices"]["battery"]["points"];
+    const auto& balance = snapshot["site"];
+    INFO(hybrid.dump());
+    // PV surplus at noon: "battery" (dispatched first) takes its 50 kW, the hybrid the rest.
+    REQUIRE(balance["discharge_w"].get<double>() == 0.0);
+    const double hybrid_charge_w =
+        balance["charge_w"].get<double>() + battery["m802_w"].get<double>();
+    REQUIRE(hybrid_charge_w > 1000.0);
+    // Model 701: + for generation, - for absorption (SunSpec's stated sign): charging is negative,
+    // an integer W with its static W_SF = 0 (1 W steps).
+    const double w701 = hybrid["m701_w"].get<double>();
+    CHECK(w701 < 0.0);
+    CHECK(std::fabs(w701 + hybrid_charge_w) <= 0.5);
+    CHECK(hybrid["m701_w_sf"].get<double>() == 0.0);
+    // Model 802 W (+ = discharge, the de-facto convention) says the same.
+    CHECK(hybrid["m802_w"].get<double>() == w701);
+    CHECK(hybrid["m802_a"].get<double>() < 0.0);
+    CHECK(hybrid["m802_chast"].get<double>() == 4.0); // CHARGING
+    // The energy counters (injected = discharged, absorbed = charged) with their static SF.
+    CHECK(hybrid["m701_totwhinj"].get<double>() == 1.0e6);
+    CHECK(hybrid["m701_totwhabs"].get<double>() == 1.0e6);
+    CHECK(hybrid["m701_hz"].get<double>() == Approx(50.0).margin(0.1));
+    // Model 713: static scale factors, capacity and SoC from the battery, WHAvail = WHRtg x SoC x
+    // SoH.
+    CHECK(hybrid["m713_wh_sf"].get<double>() == 1.0);
+    CHECK(hybrid["m713_pct_sf"].get<double>() == -1.0);
+    CHECK(hybrid["m713_whrtg"].get<double>() == 80000.0);
+    CHECK(hybrid["m713_soc"].get<double>() == Approx(55.0));
+    CHECK(hybrid["m713_soh"].get<double>() == Approx(97.0));
+    CHECK(hybrid["m713_whavail"].get<double>() ==
+          Approx(hybrid["m713_whrtg"].get<double>() * hybrid["m713_soc"].get<double>() *
+                 hybrid["m713_soh"].get<double>() / 1.0e4));
+    CHECK(hybrid["m713_sta"].get<double>() == 0.0); // OK
+    CHECK(hybrid["m802_whrtg"].get<double>() == hybrid["m713_whrtg"].get<double>());
+    CHECK(hybrid["m802_soc"].get<double>() == Approx(hybrid["m713_soc"].get<double>()));
+    CHECK(hybrid["m802_soh"].get<double>() == Approx(hybrid["m713_soh"].get<double>()));
+}
+
+TEST_CASE("Model 701 is longer than one request: the simulated hybrid serves it in two reads, "
+          "with 713 (static scale factors on the wire) and 802 right behind it",
+          "[sunspec]") {
+    SunSpecSite site;
+    modbus::ModbusLink link(modbus::TcpEndpoint{"127.0.0.1", site.port("meters")});
+    REQUIRE_FALSE(link.open(std::chrono::milliseconds(2000)));
+    const auto read = sunspec::make_link_reader(link, 7, response_timeout);
+    // Header and body of model 701: 155 registers, more than the protocol's 125.
+    auto header = read(40070, 2);
+    const auto* regs = std::get_if<std::vector<std::uint16_t>>(&header);
+    REQUIRE(regs != nullptr);
+    CHECK((*regs)[0] == 701);
+    CHECK((*regs)[1] == 153);
+    // 125 registers are answered; the rest (30) in a second request.
+    CHECK(std::holds_alternative<std::vector<std::uint16_t>>(read(40070, 125)));
+    CHECK(std::holds_alternative<std::vector<std::uint16_t>>(read(40195, 30)));
+    // 713 follows right after 701, 802 after 713.
+    auto m713 = read(40225, 9);
+    const auto* storage = std::get_if<std::vector<std::uint16_t>>(&m713);
+    REQUIRE(storage != nullptr);
+    CHECK((*storage)[0] == 713);
+    CHECK((*storage)[1] == 7);
+    CHECK((*storage)[7] == 1);      // WH_SF, static
+    CHECK((*storage)[8] == 0xFFFF); // Pct_SF = -1, static
+    auto m802 = read(40234, 2);
+    const auto* battery = std::get_if<std::vector<std::uint16_t>>(&m802);
+    REQUIRE(battery != nullptr);
+    CHECK((*battery)[0] == 802);
+    // Past the end model: exception 02.
+    auto past = read(40300, 1);
+    REQUIRE(std::holds_alternative<sunspec::ReadError>(past));
+    CHECK(std::get<sunspec::ReadError>(past).exception_code == 2);
 }
 
 TEST_CASE("greenrack-scan --inspect lists a simulated meter's model chain, vendor model included, "

@@ -78,6 +78,54 @@ TEST_CASE("holes = exception: any read touching an unmapped register is 02") {
             ModbusException::illegal_data_address);
 }
 
+TEST_CASE("a read longer than the profile's max_registers is exception 03, even inside the map") {
+    const RegisterImage image(test_profile("test_pairs"));
+    REQUIRE(image.profile().max_registers == 80);
+    // 0..99 is all mapped (holes = zero), so only the device's own limit refuses these.
+    REQUIRE(image.read(RegisterKind::input, 0, 100).exception ==
+            ModbusException::illegal_data_value);
+    REQUIRE(image.read(RegisterKind::input, 0, 82).exception ==
+            ModbusException::illegal_data_value);
+    const auto whole = image.read(RegisterKind::input, 0, 80);
+    REQUIRE(whole.exception == ModbusException::none);
+    REQUIRE(whole.registers.size() == 80);
+    REQUIRE(image.read(RegisterKind::input, 20, 80).exception == ModbusException::none);
+    // The limit is checked before the map: a long read past the map's end is still 03.
+    REQUIRE(image.read(RegisterKind::input, 60, 90).exception ==
+            ModbusException::illegal_data_value);
+    // Profiles without a limit of their own accept the protocol's 125.
+    const RegisterImage pdu(test_profile("test_pdu"));
+    REQUIRE(pdu.profile().max_registers == 125);
+    REQUIRE(pdu.read(RegisterKind::holding, 0x10, 125).exception == ModbusException::none);
+}
+
+TEST_CASE("even_alignment: an odd start address is exception 02, an odd count 03") {
+    const RegisterImage image(test_profile("test_pairs"));
+    REQUIRE(image.profile().even_alignment);
+    REQUIRE(image.read(RegisterKind::input, 1, 2).exception ==
+            ModbusException::illegal_data_address);
+    REQUIRE(image.read(RegisterKind::input, 0x35, 2).exception ==
+            ModbusException::illegal_data_address);
+    REQUIRE(image.read(RegisterKind::input, 0x34, 1).exception ==
+            ModbusException::illegal_data_value);
+    REQUIRE(image.read(RegisterKind::input, 0x34, 3).exception ==
+            ModbusException::illegal_data_value);
+    // An odd start with an odd count: the address is judged first.
+    REQUIRE(image.read(RegisterKind::input, 0x35, 1).exception ==
+            ModbusException::illegal_data_address);
+    // Too long and odd: the length is judged first.
+    REQUIRE(image.read(RegisterKind::input, 1, 81).exception ==
+            ModbusException::illegal_data_value);
+    const auto pair = image.read(RegisterKind::input, 0x34, 2);
+    REQUIRE(pair.exception == ModbusException::none);
+    REQUIRE(pair.registers.size() == 2);
+    // The same registers without the quirk: odd starts and counts are answered.
+    const RegisterImage grid(test_profile("test_grid"));
+    REQUIRE_FALSE(grid.profile().even_alignment);
+    REQUIRE(grid.read(RegisterKind::input, 1, 3).exception == ModbusException::none);
+    REQUIRE(grid.read(RegisterKind::input, 3, 1).exception == ModbusException::none);
+}
+
 TEST_CASE("constant blocks are served verbatim") {
     const RegisterImage image(test_profile("test_pv"));
     auto head = image.read(RegisterKind::holding, 40000, 4);

@@ -118,6 +118,30 @@ unit_id = 1
     REQUIRE_THAT(error_of(head), Contains("a rack PDU needs at least one rack"));
 }
 
+TEST_CASE("a PDU without metered outlets takes racks without outlets") {
+    const std::string head = std::string(minimal_head) + R"(
+[[device]]
+id = "panel"
+profile = "test_panel"
+listener = "plant"
+unit_id = 2
+)";
+    const Scenario scenario =
+        parse_site(head + "racks = [{ name = \"r1\", base_load_w = 4000 },"
+                          " { name = \"r2\", base_load_w = 1000, pattern = \"diurnal\" }]\n");
+    REQUIRE(scenario.devices.size() == 1);
+    const auto& pdu = std::get<PduParams>(scenario.devices[0].params);
+    REQUIRE(pdu.racks.size() == 2);
+    REQUIRE(pdu.racks[0].outlet_count == 0);
+    REQUIRE(pdu.racks[1].base_load_w == 1000.0);
+    REQUIRE_THAT(error_of(head + "racks = [{ name = \"r1\", base_load_w = 10, outlets = 2 }]\n"),
+                 Contains("racks[0].outlets: profile \"test_panel\" has no metered outlets"));
+    REQUIRE_THAT(
+        error_of(head + "racks = [{ name = \"r1\", base_load_w = 10, first_outlet = 1 }]\n"),
+        Contains("racks[0].first_outlet: profile \"test_panel\" has no metered outlets"));
+    REQUIRE_THAT(error_of(head), Contains("a rack PDU needs at least one rack"));
+}
+
 TEST_CASE("unimplemented and fixed values must name points of the profile") {
     const std::string head = std::string(minimal_head) + R"(
 [[device]]

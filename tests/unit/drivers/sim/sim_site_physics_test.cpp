@@ -69,6 +69,38 @@ TEST_CASE("device readings add up to the bus balance terms") {
     }
 }
 
+TEST_CASE("several grid meters all measure the point of common coupling, each with its own "
+          "counters") {
+    const Scenario scenario = parse_site(site_scenario("2026-06-21T03:00:00Z", 7, R"(
+[[device]]
+id = "grid-check"
+profile = "test_grid"
+listener = "plant"
+unit_id = 7
+initial_energy_wh = 5000
+)"));
+    REQUIRE(scenario.devices.size() == 9);
+    constexpr std::size_t check = 8;
+    SitePhysics physics(scenario, SimTime{});
+    double import_seen = 0.0;
+    double export_seen = 0.0;
+    for (int i = 0; i < 600; ++i) {
+        physics.step(1s);
+        const BusBalance& b = physics.balance();
+        REQUIRE(std::abs(b.residual_w()) < 1e-6);
+        for (std::size_t meter : {grid, check}) {
+            REQUIRE(reading(physics, meter, "import_power") == Approx(b.import_w).margin(1e-9));
+            REQUIRE(reading(physics, meter, "export_power") == Approx(b.export_w).margin(1e-9));
+        }
+        import_seen += b.import_w;
+        export_seen += b.export_w;
+        // Same energy flow, different start values.
+        REQUIRE(reading(physics, check, "import_energy") - 5000.0 ==
+                Approx(reading(physics, grid, "import_energy") - 1.0e6));
+    }
+    REQUIRE(import_seen + export_seen > 0.0);
+}
+
 TEST_CASE("PDU inlet power is the sum of its outlets and unused outlets draw nothing") {
     const Scenario scenario = parse_site(site_scenario());
     SitePhysics physics(scenario, SimTime{});
@@ -90,6 +122,39 @@ TEST_CASE("PDU inlet power is the sum of its outlets and unused outlets draw not
         REQUIRE(pf <= 0.99);
         REQUIRE(reading(physics, pdu_a, "outlet_current", 1) == Approx(p / v / pf));
         REQUIRE(reading(physics, pdu_a, "outlet_apparent_power", 1) == Approx(p / pf));
+    }
+}
+
+TEST_CASE("a PDU without metered outlets feeds its racks at the inlet, which counts for IT") {
+    const Scenario scenario = parse_site(site_scenario("2026-06-21T03:00:00Z", 7, R"(
+[[device]]
+id = "panel"
+profile = "test_panel"
+listener = "pdus"
+unit_id = 3
+initial_energy_wh = 2000
+racks = [{ name = "rp1", base_load_w = 4000 }, { name = "rp2", base_load_w = 1500 }]
+)"));
+    constexpr std::size_t panel = 8;
+    SitePhysics physics(scenario, SimTime{});
+    REQUIRE(reading(physics, panel, "inlet_energy") == Approx(2000.0));
+    double energy = reading(physics, panel, "inlet_energy");
+    for (int i = 0; i < 60; ++i) {
+        physics.step(1s);
+        // Constant racks: 4000 + 1500 W at the inlet, and nothing reported per outlet.
+        REQUIRE(reading(physics, panel, "inlet_power") == Approx(5500.0));
+        REQUIRE_FALSE(physics.readings(panel).get("outlet_power", 1).has_value());
+        const double v = reading(physics, panel, "inlet_voltage");
+        const double amps = reading(physics, panel, "inlet_current");
+        // The feeders' power factors are 0.95..0.99: current between P/V and P/V/0.95.
+        REQUIRE(amps > 5500.0 / v);
+        REQUIRE(amps < 5500.0 / v / 0.95);
+        const double now = reading(physics, panel, "inlet_energy");
+        REQUIRE(now - energy == Approx(5500.0 / 3600.0));
+        energy = now;
+        const double it = reading(physics, pdu_a, "inlet_power") +
+                          reading(physics, pdu_b, "inlet_power") + 5500.0;
+        REQUIRE(physics.balance().it_w == Approx(it));
     }
 }
 

@@ -238,11 +238,72 @@ kind = "counter"
 role = "load_energy"
 )";
 
+// Meter with an Eastron-style request limit: input registers 0..99 (holes read 0), at most 80
+// registers per request, even start address and even count.
+inline constexpr const char* pairs_profile = R"(
+[profile]
+name = "test_pairs"
+device_role = "grid_meter"
+max_registers = 80
+max_gap = 16
+even_alignment = true
+holes = "zero"
+default_function = "input"
+[[point]]
+name = "voltage_v"
+address = 0
+type = "f32"
+unit = "V"
+role = "voltage"
+[[point]]
+name = "net_power_w"
+address = 0x34
+type = "f32"
+unit = "W"
+role = "net_power"
+[[point]]
+name = "import_energy_wh"
+address = 0x62
+type = "f32"
+scale = 1000
+unit = "Wh"
+kind = "counter"
+role = "import_energy"
+)";
+
+// A floor-PDU panel metered at its inlet only: no outlet points.
+inline constexpr const char* panel_profile = R"(
+[profile]
+name = "test_panel"
+device_role = "rack_pdu"
+default_function = "input"
+[[point]]
+name = "inlet_power_w"
+address = 0
+type = "f32"
+unit = "W"
+role = "inlet_power"
+[[point]]
+name = "inlet_energy_wh"
+address = 2
+type = "f32"
+unit = "Wh"
+kind = "counter"
+role = "inlet_energy"
+[[point]]
+name = "inlet_current_a"
+address = 4
+type = "f32"
+unit = "A"
+role = "inlet_current"
+)";
+
 inline std::shared_ptr<const profiles::DeviceProfile> test_profile(std::string_view name) {
     const std::map<std::string, const char*, std::less<>> texts = {
-        {"test_pdu", pdu_profile},   {"test_pv", pv_profile},
-        {"test_wind", wind_profile}, {"test_battery", battery_profile},
-        {"test_grid", grid_profile}, {"test_facility", facility_profile},
+        {"test_pdu", pdu_profile},     {"test_pv", pv_profile},
+        {"test_wind", wind_profile},   {"test_battery", battery_profile},
+        {"test_grid", grid_profile},   {"test_facility", facility_profile},
+        {"test_pairs", pairs_profile}, {"test_panel", panel_profile},
     };
     auto it = texts.find(name);
     if (it == texts.end()) {

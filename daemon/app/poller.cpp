@@ -1,6 +1,7 @@
 #include "daemon/app/poller.hpp"
 
 #include "daemon/app/reload_plan.hpp"
+#include "daemon/app/sunspec_device.hpp"
 
 #include "drivers/common/config_error.hpp"
 #include "drivers/modbus/read_planner.hpp"
@@ -37,20 +38,36 @@ std::vector<Poller::BusPlan> Poller::plan_buses(const config::Config& config) {
             if (device.bus != bus.id) {
                 continue;
             }
-            modbus::PlanOptions options;
-            options.max_registers = device.max_registers;
-            options.max_gap = device.max_gap;
-            options.even_alignment = device.profile->even_alignment;
-            auto planned = modbus::plan_reads(device.profile->points, options);
-            if (const auto* error = std::get_if<modbus::PlanError>(&planned)) {
-                // The config loader validates plans; reaching this is a broken invariant.
-                throw std::logic_error("device " + device.id + ": " + error->message);
-            }
             modbus::DeviceSettings settings;
             settings.id = device.id;
             settings.unit_id = device.unit_id;
             settings.profile = device.profile;
-            settings.plan = std::get<modbus::ReadPlan>(std::move(planned));
+            if (device.profile->discovered) {
+                // SunSpec: the worker discovers the register map on the device.
+                SunSpecDevice sunspec;
+                sunspec.id = device.id;
+                sunspec.endpoint = modbus::describe(plan.settings.endpoint);
+                sunspec.unit_id = device.unit_id;
+                sunspec.bind.role = device.profile->device_role;
+                sunspec.bind.invert_power = device.invert_power;
+                sunspec.bind.max_registers = device.max_registers;
+                sunspec.cache_file = sunspec_cache_file(config.daemon.state_directory, device.id);
+                std::string note;
+                settings.map = load_cached_map(sunspec, note);
+                plan.notes.push_back("device " + device.id + ": " + note);
+                settings.resolve = make_sunspec_resolver(std::move(sunspec));
+            } else {
+                modbus::PlanOptions options;
+                options.max_registers = device.max_registers;
+                options.max_gap = device.max_gap;
+                options.even_alignment = device.profile->even_alignment;
+                auto planned = modbus::plan_reads(device.profile->points, options);
+                if (const auto* error = std::get_if<modbus::PlanError>(&planned)) {
+                    // The config loader validates plans; reaching this is a broken invariant.
+                    throw std::logic_error("device " + device.id + ": " + error->message);
+                }
+                settings.plan = std::get<modbus::ReadPlan>(std::move(planned));
+            }
             settings.response_timeout = device.timing.response_timeout;
             settings.connect_delay = device.timing.connect_delay;
             settings.request_gap = device.timing.request_gap;
@@ -65,6 +82,9 @@ std::vector<Poller::BusPlan> Poller::plan_buses(const config::Config& config) {
 }
 
 std::unique_ptr<modbus::BusWorker> Poller::make_worker(BusPlan plan, std::shared_ptr<Route> route) {
+    for (const std::string& note : plan.notes) {
+        logger_->info("{}", note);
+    }
     route->globals = std::move(plan.globals);
     std::weak_ptr<Route> weak = route;
     // Runs on the worker thread: hands the result to the event loop, where it reaches the
@@ -117,6 +137,16 @@ std::vector<std::string> Poller::describe_plans() const {
     std::vector<std::string> lines;
     for (const auto& worker : workers_) {
         for (const auto& device : worker->devices()) {
+            if (device.resolve) {
+                lines.push_back(
+                    "device " + device.id + " (unit " + std::to_string(device.unit_id) + " on " +
+                    worker->settings().id + ", profile sunspec, role " +
+                    std::string(profiles::to_string(device.profile->device_role)) +
+                    "): register map discovered on the device" +
+                    (device.map ? " (until then: the cached map, " + device.map->description + ")"
+                                : ""));
+                continue;
+            }
             lines.push_back("device " + device.id + " (unit " + std::to_string(device.unit_id) +
                             " on " + worker->settings().id + ", profile " + device.profile->name +
                             "): " + std::to_string(device.plan.requests.size()) + " requests, " +

@@ -80,6 +80,7 @@ private:
         modbus::BusSettings settings;
         std::vector<modbus::DeviceSettings> devices;
         std::vector<std::size_t> globals;
+        std::vector<std::string> notes; // logged when a worker is made from the plan
     };
 
     static std::vector<BusPlan> plan_buses(const config::Config& config);

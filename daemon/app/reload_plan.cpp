@@ -44,7 +44,7 @@ bool same_poll_settings(const config::DeviceConfig& a, const config::DeviceConfi
         a.profile == b.profile || (a.profile && b.profile && *a.profile == *b.profile);
     return a.id == b.id && a.unit_id == b.unit_id && a.profile_name == b.profile_name &&
            same_profile && a.timing == b.timing && a.max_registers == b.max_registers &&
-           a.max_gap == b.max_gap;
+           a.max_gap == b.max_gap && a.invert_power == b.invert_power;
 }
 
 std::optional<std::string> reload_blocker(const config::Config& running,

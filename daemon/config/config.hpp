@@ -170,6 +170,8 @@ struct DeviceConfig {
     Timing timing;                                            // bus values unless overridden
     std::uint16_t max_registers = modbus::max_read_registers; // profile value unless overridden
     std::uint16_t max_gap = 0;                                // profile value unless overridden
+    // profile = "sunspec" only: flip the sign of the power read (meter W, battery W).
+    bool invert_power = false;
 };
 
 // Which PDU inlets / outlets make up a rack.

@@ -10,6 +10,7 @@
 #include "drivers/common/toml_reader.hpp"
 #include "drivers/modbus/read_planner.hpp"
 #include "drivers/profiles/profile_loader.hpp"
+#include "drivers/sunspec/role_binding.hpp"
 
 #include <algorithm>
 #include <array>
@@ -892,9 +893,9 @@ private:
         // (bus id, unit id) -> device id
         std::map<std::pair<std::string, int>, std::string> units;
         for (const TableReader& device : table_array(root, "device")) {
-            check_keys(device,
-                       {"id", "bus", "unit_id", "profile", "poll_interval", "response_timeout",
-                        "connect_delay", "request_gap", "max_registers", "max_gap"});
+            check_keys(device, {"id", "bus", "unit_id", "profile", "role", "invert_power",
+                                "poll_interval", "response_timeout", "connect_delay", "request_gap",
+                                "max_registers", "max_gap"});
             DeviceConfig out;
             out.id = read_id(device, seen, "device");
 
@@ -926,7 +927,20 @@ private:
             }
 
             out.profile_name = device.require_string("profile");
-            out.profile = profile(device);
+            out.profile = out.profile_name == sunspec::profile_name ? sunspec_profile(device)
+                                                                    : profile(device);
+            if (!out.profile->discovered) {
+                for (std::string_view key : {"role", "invert_power"}) {
+                    if (device.has(key)) {
+                        device.fail(key, "only for profile = \"sunspec\" (a profile file sets "
+                                         "its device_role, and a point's sign with scale = -1)");
+                    }
+                }
+            } else if (device.has("max_gap")) {
+                device.fail("max_gap", "not used with profile = \"sunspec\": each SunSpec model "
+                                       "is read in as few requests as max_registers allows");
+            }
+            out.invert_power = device.get_bool("invert_power", false);
 
             out.poll_interval = device.get_duration("poll_interval", out.poll_interval,
                                                     milliseconds(100), hours(1));
@@ -935,7 +949,9 @@ private:
                 "max_registers", out.profile->max_registers, 1, modbus::max_read_registers));
             out.max_gap = static_cast<std::uint16_t>(
                 device.get_int("max_gap", out.profile->max_gap, 0, modbus::max_read_registers - 1));
-            check_plan(device, out);
+            if (!out.profile->discovered) {
+                check_plan(device, out);
+            }
             device.reject_unknown_keys();
             config_.devices.push_back(std::move(out));
         }
@@ -952,6 +968,23 @@ private:
                                          " (remove it or comment it out)");
             }
         }
+    }
+
+    // profile = "sunspec": the points of the device's `role`; its register map is discovered
+    // on the device at run time (drivers/sunspec/role_binding.hpp).
+    std::shared_ptr<const profiles::DeviceProfile> sunspec_profile(const TableReader& device) {
+        const std::string text = device.require_string("role");
+        const auto role = profiles::parse_device_role(text);
+        if (!role || !sunspec::supports_role(*role)) {
+            device.fail("role", "unknown role " + quote(text) +
+                                    " for a SunSpec device (pv_inverter, wind_turbine, battery, "
+                                    "grid_meter or facility_meter)");
+        }
+        auto& cached = sunspec_profiles_[static_cast<std::size_t>(*role)];
+        if (!cached) {
+            cached = std::make_shared<const profiles::DeviceProfile>(sunspec::role_profile(*role));
+        }
+        return cached;
     }
 
     // Finds and loads the device's profile (each profile file is loaded once).
@@ -1219,6 +1252,7 @@ private:
     Config config_;
     std::vector<TableReader> bus_tables_; // parallel to config_.buses, for located errors
     std::map<std::string, std::shared_ptr<const profiles::DeviceProfile>, std::less<>> profiles_;
+    std::array<std::shared_ptr<const profiles::DeviceProfile>, 6> sunspec_profiles_; // by role
 };
 
 } // namespace

@@ -30,7 +30,10 @@ BusWorker::BusWorker(BusSettings settings, std::vector<DeviceSettings> devices,
       work_(boost::asio::make_work_guard(context_)) {
     device_states_.resize(devices_.size());
     for (std::size_t i = 0; i < devices_.size(); ++i) {
-        device_states_[i].requests.resize(devices_[i].plan.requests.size());
+        DeviceState& state = device_states_[i];
+        state.map = devices_[i].map;
+        const ReadPlan& plan = state.map ? state.map->plan : devices_[i].plan;
+        state.requests.resize(plan.requests.size());
         busy_[i] = false;
     }
     backoff_ = settings_.reconnect_min;
@@ -100,6 +103,7 @@ bool BusWorker::ensure_open() {
         return false;
     }
     stats_.connects.fetch_add(1, std::memory_order_relaxed);
+    ++connections_;
     if (failed_connects_ > 0) {
         logger_->info("bus {}: connected to {} after {} failed attempts", settings_.id,
                       describe(settings_.endpoint), failed_connects_);
@@ -143,6 +147,78 @@ void BusWorker::note_link_failure(const std::error_code& ec) {
     }
 }
 
+bool BusWorker::resolve(std::size_t index, PollResult& result) {
+    const DeviceSettings& device = devices_[index];
+    DeviceState& state = device_states_[index];
+    // (Re)connect first, so that a new connection is checked before anything is read on it.
+    const bool open = !stopping_ && ensure_open();
+    const bool due = open && state.resolved_on != connections_ && Clock::now() >= state.resolve_at;
+    if (!due) {
+        if (state.map) {
+            return true; // polled with the map in use (and fails there if the link is down)
+        }
+        result.error =
+            make_error_code(open ? ModbusErrc::no_register_map : ModbusErrc::not_connected);
+        return false;
+    }
+    if (fresh_connection_) {
+        pause(device.connect_delay);
+        fresh_connection_ = false;
+    } else if (!first_request_on_link_) {
+        pause(device.request_gap);
+    }
+    first_request_on_link_ = false;
+
+    const std::uint64_t requests_before = link_.requests_sent();
+    Resolution resolution = device.resolve(link_, device);
+    stats_.requests.fetch_add(link_.requests_sent() - requests_before, std::memory_order_relaxed);
+    if (resolution.map) {
+        const bool changed = !state.map || *state.map->profile != *resolution.map->profile;
+        if (changed) {
+            logger_->info("device {}: {}", device.id, resolution.message);
+            state.map = std::move(resolution.map);
+            state.requests.assign(state.map->plan.requests.size(), RequestState{});
+        } else {
+            logger_->debug("device {}: register map confirmed: {}", device.id, resolution.message);
+        }
+        state.resolved_on = connections_;
+        state.resolve_failures = 0;
+        consecutive_failures_ = 0;
+        resets_since_answer_ = 0;
+        return true;
+    }
+
+    const std::error_code ec =
+        resolution.error ? resolution.error : make_error_code(ModbusErrc::no_register_map);
+    if (is_link_failure(ec)) {
+        // The device may be fine: try again once the link is back (or on the next poll).
+        if (ec == make_error_code(ModbusErrc::timeout)) {
+            stats_.timeouts.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            stats_.link_errors.fetch_add(1, std::memory_order_relaxed);
+        }
+        note_link_failure(ec);
+    } else {
+        auto wait = device.resolve_retry_min * (1 << std::min(state.resolve_failures, 10));
+        state.resolve_at = Clock::now() + std::min(wait, device.resolve_retry_max);
+    }
+    ++state.resolve_failures;
+    if (state.resolve_failures == 1) {
+        logger_->warn("device {} (unit {} on {}): {}{}", device.id, device.unit_id, settings_.id,
+                      resolution.message,
+                      state.map ? "; reading it with the map found before" : "");
+    } else if (count_doubled(static_cast<unsigned>(state.resolve_failures))) {
+        logger_->debug("device {}: register map still not found ({} attempts): {}", device.id,
+                       state.resolve_failures, resolution.message);
+    }
+    if (state.map && !is_link_failure(ec)) {
+        // Keep polling with the map found before (or cached); ask again later.
+        return true;
+    }
+    result.error = ec;
+    return false;
+}
+
 void BusWorker::poll(std::size_t index) {
     const DeviceSettings& device = devices_[index];
     DeviceState& state = device_states_[index];
@@ -152,10 +228,37 @@ void BusWorker::poll(std::size_t index) {
     result.device = index;
     result.values.resize(device.profile->points.size());
 
+    // A device whose register map is found on the device reads the map's points (into
+    // `read_values`) and hands them out in its profile's order; points the map lacks are
+    // missing, not errors.
+    const bool mapped = static_cast<bool>(device.resolve);
+    if (mapped && !resolve(index, result)) {
+        result.requests_failed = 1;
+        if (state.online) {
+            logger_->warn("device {} (unit {} on {}): not answering: {}", device.id, device.unit_id,
+                          settings_.id, result.error.message());
+            state.online = false;
+        }
+        result.completed_at = std::chrono::system_clock::now();
+        result.duration =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+        busy_[index] = false;
+        on_result_(std::move(result));
+        return;
+    }
+    const ReadPlan& plan = mapped ? state.map->plan : device.plan;
+    const std::vector<PointSpec>& points =
+        mapped ? state.map->profile->points : device.profile->points;
+    std::vector<PointValue> read_values;
+    if (mapped) {
+        read_values.resize(points.size());
+    }
+    std::vector<PointValue>& values = mapped ? read_values : result.values;
+
     std::array<std::uint16_t, max_read_registers> buffer{};
     bool device_dead = false; // a timeout: skip the device's remaining requests this time
-    for (std::size_t r = 0; r < device.plan.requests.size(); ++r) {
-        const ReadRequest& request = device.plan.requests[r];
+    for (std::size_t r = 0; r < plan.requests.size(); ++r) {
+        const ReadRequest& request = plan.requests[r];
         RequestState& request_state = state.requests[r];
         if (request_state.failures > 0 && Clock::now() < request_state.retry_at) {
             ++result.requests_quarantined;
@@ -194,7 +297,7 @@ void BusWorker::poll(std::size_t index) {
                               to_string(request.function), request.start, request.count);
             }
             request_state.failures = 0;
-            decode_request(device.profile->points, request, registers, result.values);
+            decode_request(points, request, registers, values);
             continue;
         }
 
@@ -222,6 +325,18 @@ void BusWorker::poll(std::size_t index) {
             stats_.link_errors.fetch_add(1, std::memory_order_relaxed);
         }
         note_link_failure(ec);
+    }
+
+    if (mapped) {
+        for (PointValue& value : result.values) {
+            value.quality = Quality::missing;
+        }
+        for (std::size_t k = 0; k < read_values.size(); ++k) {
+            const std::size_t out = state.map->output[k];
+            if (out != ReadMap::no_output && out < result.values.size()) {
+                result.values[out] = std::move(read_values[k]);
+            }
+        }
     }
 
     const bool answered = result.requests_ok > 0 || result.requests_failed == 0;

@@ -32,14 +32,52 @@ struct BusSettings {
     std::chrono::milliseconds quarantine_max{600'000};
 };
 
+// Where a device whose register map is found on the device itself (SunSpec) keeps the points
+// of its `profile`: what to read, and which output value each point read delivers.
+struct ReadMap {
+    std::shared_ptr<const profiles::DeviceProfile> profile; // the points read, with addresses
+    ReadPlan plan;
+    // Per profile point: index into the device's output values (DeviceSettings::profile
+    // points), or no_output (a helper such as a scale factor).
+    std::vector<std::size_t> output;
+    std::string description; // for the log: where the map came from, what it reads
+
+    static constexpr std::size_t no_output = static_cast<std::size_t>(-1);
+};
+
+struct DeviceSettings;
+
+// The outcome of finding a device's register map over its link.
+struct Resolution {
+    std::shared_ptr<const ReadMap> map; // null when it failed
+    // Why it failed: a timeout or link error (tried again after the link recovers), or
+    // ModbusErrc::no_register_map (the device answered, but not with a usable map).
+    std::error_code error;
+    std::string message; // what was found or what went wrong, for the log
+};
+
+// Runs on the worker thread with the open link (used by this thread only during the call).
+using Resolver = std::function<Resolution(ModbusLink& link, const DeviceSettings& device)>;
+
 struct DeviceSettings {
     std::string id;
     int unit_id = 1;
+    // The device's points, in the order of PollResult::values.
     std::shared_ptr<const profiles::DeviceProfile> profile;
-    ReadPlan plan;
+    ReadPlan plan; // reads `profile`'s points (empty when `resolve` is set)
     std::chrono::milliseconds response_timeout{500};
     std::chrono::milliseconds connect_delay{0};
     std::chrono::milliseconds request_gap{0};
+    // Set for a device whose register map is found on the device: the worker calls it before
+    // the device's first poll on every new connection (a firmware update may move registers),
+    // and again after resolve_retry_min (doubling up to resolve_retry_max) while it fails. Until
+    // it succeeds `map` is used when set (e.g. a map cached from an earlier run), otherwise the
+    // poll fails with the resolution's error. Points of `profile` the map does not deliver read
+    // as missing.
+    Resolver resolve;
+    std::shared_ptr<const ReadMap> map;
+    std::chrono::milliseconds resolve_retry_min{10'000};
+    std::chrono::milliseconds resolve_retry_max{600'000};
 };
 
 // Outcome of polling one device once.
@@ -104,9 +142,18 @@ private:
     struct DeviceState {
         std::vector<RequestState> requests;
         bool online = true; // for logging state changes only
+        // Devices with a resolver: the map in use, the connection it was checked on, and the
+        // backoff after a failed resolution.
+        std::shared_ptr<const ReadMap> map;
+        std::uint64_t resolved_on = 0; // connections_ when the map was last confirmed; 0: never
+        int resolve_failures = 0;
+        std::chrono::steady_clock::time_point resolve_at{};
     };
 
     void poll(std::size_t index);
+    // Devices with a resolver: finds or confirms the map when due. False when the device cannot
+    // be polled now (result.error says why).
+    bool resolve(std::size_t index, PollResult& result);
     bool ensure_open();
     void note_link_failure(const std::error_code& ec);
     void pause(std::chrono::milliseconds duration);
@@ -124,6 +171,7 @@ private:
     std::chrono::milliseconds backoff_{0};
     std::chrono::steady_clock::time_point next_connect_{};
     bool fresh_connection_ = false;
+    std::uint64_t connections_ = 0; // links opened so far
     bool first_request_on_link_ = true;
     // For logging state changes only, never one line per poll or per retry: the first failure
     // of a kind is a warning, repeats are debug lines on each doubling of their count.

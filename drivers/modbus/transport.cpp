@@ -52,6 +52,8 @@ public:
             return "connection lost";
         case ModbusErrc::io_error:
             return "I/O error";
+        case ModbusErrc::no_register_map:
+            return "register map not found on the device";
         }
         return "unknown modbus error";
     }
@@ -113,7 +115,8 @@ bool is_link_failure(const std::error_code& ec) {
     if (!ec || is_exception(ec)) {
         return false;
     }
-    return ec != make_error_code(ModbusErrc::too_many_registers);
+    return ec != make_error_code(ModbusErrc::too_many_registers) &&
+           ec != make_error_code(ModbusErrc::no_register_map);
 }
 
 std::string describe(const Endpoint& endpoint) {
@@ -199,6 +202,7 @@ std::error_code ModbusLink::read(int unit_id, RegisterKind kind, std::uint16_t s
         return make_error_code(ModbusErrc::io_error);
     }
     set_timeout(ctx_, response_timeout);
+    ++requests_sent_;
     const int count = static_cast<int>(out.size());
     int rc = kind == RegisterKind::holding
                  ? modbus_read_registers(ctx_, start, count, out.data())

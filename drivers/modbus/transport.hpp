@@ -35,6 +35,7 @@ enum class ModbusErrc {
     connect_failed,     // could not open the link
     connection_lost,    // peer closed or reset the connection
     io_error,           // any other system error
+    no_register_map,    // the device answered, but its register map could not be found (SunSpec)
 };
 
 const std::error_category& modbus_category();
@@ -87,11 +88,14 @@ public:
     void flush();
 
     const Endpoint& endpoint() const { return endpoint_; }
+    // Requests sent on this link since it was made (for counters of callers that lend it out).
+    std::uint64_t requests_sent() const { return requests_sent_; }
 
 private:
     Endpoint endpoint_;
     modbus_t* ctx_ = nullptr;
     bool open_ = false;
+    std::uint64_t requests_sent_ = 0;
 };
 
 } // namespace greenrack::modbus

@@ -50,6 +50,9 @@ struct DeviceProfile {
     HolePolicy holes = HolePolicy::exception;
     std::vector<modbus::PointSpec> points;
     std::vector<ConstantBlock> constants;
+    // The register map is found on the device at run time (SunSpec, drivers/sunspec/
+    // role_binding.hpp): the points say what the device offers and carry no address.
+    bool discovered = false;
     std::string source_file; // where it was loaded from (for messages)
 
     bool operator==(const DeviceProfile&) const = default;

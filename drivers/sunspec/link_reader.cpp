@@ -19,14 +19,18 @@ ReadError to_read_error(const std::error_code& ec) {
 }
 
 ReadFunction make_link_reader(modbus::ModbusLink& link, int unit_id,
-                              std::chrono::milliseconds response_timeout) {
-    return [&link, unit_id, response_timeout](std::uint16_t address,
-                                              std::uint16_t count) -> ReadResult {
+                              std::chrono::milliseconds response_timeout,
+                              std::error_code* last_error) {
+    return [&link, unit_id, response_timeout, last_error](std::uint16_t address,
+                                                          std::uint16_t count) -> ReadResult {
         std::vector<std::uint16_t> registers(count);
         const std::error_code ec =
             link.read(unit_id, modbus::RegisterKind::holding, address, registers, response_timeout);
         if (!ec) {
             return registers;
+        }
+        if (last_error != nullptr) {
+            *last_error = ec;
         }
         if (ec == modbus::make_error_code(modbus::ModbusErrc::timeout)) {
             link.flush();

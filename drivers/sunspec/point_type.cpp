@@ -56,4 +56,50 @@ std::uint16_t type_size(PointType type) {
     return 0;
 }
 
+std::optional<modbus::DataType> codec_type(PointType type) {
+    using modbus::DataType;
+    switch (type) {
+    case PointType::int16:
+        return DataType::i16;
+    case PointType::uint16:
+    case PointType::count: // a uint16 with uint16's sentinel (pysunspec2)
+        return DataType::u16;
+    case PointType::acc16:
+        return DataType::acc16;
+    case PointType::enum16:
+        return DataType::enum16;
+    case PointType::bitfield16:
+        return DataType::bitfield16;
+    case PointType::int32:
+        return DataType::i32;
+    case PointType::uint32:
+        return DataType::u32;
+    case PointType::acc32:
+        return DataType::acc32;
+    case PointType::enum32:
+        return DataType::enum32;
+    case PointType::bitfield32:
+        return DataType::bitfield32;
+    case PointType::int64:
+        return DataType::i64;
+    case PointType::uint64:
+        return DataType::u64;
+    case PointType::acc64:
+        return DataType::acc64;
+    case PointType::float32:
+        return DataType::f32;
+    case PointType::float64:
+        return DataType::f64;
+    case PointType::string:
+        return DataType::string;
+    case PointType::pad:
+    case PointType::ipaddr:
+    case PointType::ipv6addr:
+    case PointType::sunssf:
+    case PointType::eui48:
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 } // namespace greenrack::sunspec

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "drivers/modbus/types.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -39,5 +41,10 @@ std::optional<PointType> parse_point_type(std::string_view text);
 
 // Registers a value of this type occupies; 0 for strings (their size is per point).
 std::uint16_t type_size(PointType type);
+
+// The register codec's type for a SunSpec type (its sentinels are SunSpec's: codec.cpp):
+// count reads as u16. nullopt for the types the codec does not decode: pad, sunssf (a scale
+// factor is an exponent, decoded on its own) and the address types.
+std::optional<modbus::DataType> codec_type(PointType type);
 
 } // namespace greenrack::sunspec

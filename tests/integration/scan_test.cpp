@@ -36,7 +36,7 @@ TEST_CASE("greenrack-scan finds every device of the simulated site, names its pr
     CHECK(plant.err.find("scanning unit 40 (40/40)") != std::string::npos);
     CHECK(plant.err.find("5 devices answered on tcp://127.0.0.1:") != std::string::npos);
     const std::pair<const char*, const char*> expected[] = {
-        {"pv-inverter-u1", "pv_sunspec_103"},
+        {"pv-inverter-u1", "sunspec"}, // SunSpec: discovered by greenrackd
         {"wind-turbine-u10", "wind_midnite_classic"},
         {"battery-u20", "battery_generic"},
         {"grid-meter-u30", "meter_grid_4q"},
@@ -49,9 +49,12 @@ TEST_CASE("greenrack-scan finds every device of the simulated site, names its pr
         CHECK(plant.out.find(std::string("profile = \"") + profile + "\"", at) ==
               plant.out.find("profile = ", at));
     }
-    // The SunSpec inverter is identified from its common model.
+    // The SunSpec inverter is identified from its common model; its role comes from the shipped
+    // profile that also matches.
     CHECK(std::regex_search(plant.out,
                             std::regex("# SunSpec at 40000, models 1, 103: [^\n]+ serial [^\n]+")));
+    CHECK(plant.out.find("# also matches the shipped profile pv_sunspec_103") != std::string::npos);
+    CHECK(plant.out.find("profile = \"sunspec\"\nrole = \"pv_inverter\"") != std::string::npos);
 
     const auto pdus = scan({"--tcp", "127.0.0.1:" + std::to_string(site.listener_port("pdus")),
                             "--units", "1-5", "--bus-id", "pdus", "--quiet"});

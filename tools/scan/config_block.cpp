@@ -1,5 +1,7 @@
 #include "tools/scan/config_block.hpp"
 
+#include "drivers/sunspec/role_binding.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -43,7 +45,52 @@ std::string sunspec_summary(const sunspec::Discovery& found) {
     return comment_text(out);
 }
 
+bool binds(const sunspec::Discovery& found, profiles::DeviceRole role) {
+    sunspec::BindOptions options;
+    options.role = role;
+    return std::holds_alternative<sunspec::Binding>(sunspec::bind_role(found.models, options));
+}
+
+bool has_model(const sunspec::Discovery& found, std::initializer_list<int> ids) {
+    return std::any_of(found.models.begin(), found.models.end(), [&](const auto& model) {
+        return std::find(ids.begin(), ids.end(), model.id) != ids.end();
+    });
+}
+
+// What to tell the installer about a role the scan cannot know.
+std::string role_comment(profiles::DeviceRole role) {
+    switch (role) {
+    case profiles::DeviceRole::pv_inverter:
+    case profiles::DeviceRole::wind_turbine:
+        return "# role: pv_inverter or wind_turbine (SunSpec does not say what feeds an inverter)";
+    case profiles::DeviceRole::grid_meter:
+    case profiles::DeviceRole::facility_meter:
+        return "# role: grid_meter or facility_meter (what the meter measures); set invert_power "
+               "= true if it reads import as negative";
+    default:
+        return "# role: battery; set invert_power = true if it reads discharge as negative";
+    }
+}
+
 } // namespace
+
+std::optional<profiles::DeviceRole> sunspec_role(const sunspec::Discovery& found,
+                                                 std::optional<profiles::DeviceRole> hint) {
+    using profiles::DeviceRole;
+    if (hint && sunspec::supports_role(*hint) && binds(found, *hint)) {
+        return hint;
+    }
+    if (has_model(found, {201, 202, 203, 204}) && binds(found, DeviceRole::grid_meter)) {
+        return DeviceRole::grid_meter;
+    }
+    if (has_model(found, {124, 713, 802}) && binds(found, DeviceRole::battery)) {
+        return DeviceRole::battery;
+    }
+    if (binds(found, DeviceRole::pv_inverter)) {
+        return DeviceRole::pv_inverter;
+    }
+    return std::nullopt;
+}
 
 std::string device_id(const FoundDevice& device) {
     std::string role = device.role ? std::string(profiles::to_string(*device.role)) : "device";
@@ -68,6 +115,19 @@ std::string render_config(const modbus::Endpoint& endpoint, const std::string& b
         out << "\n";
         if (device.sunspec) {
             out << "# " << sunspec_summary(*device.sunspec) << "\n";
+            if (const auto role = sunspec_role(*device.sunspec, device.role)) {
+                if (!device.profile.empty()) {
+                    out << "# also matches the shipped profile " << device.profile << " ("
+                        << comment_text(device.evidence) << ")\n";
+                }
+                FoundDevice as_sunspec = device;
+                as_sunspec.role = role;
+                out << role_comment(*role) << "\n";
+                out << "[[device]]\nid = " << quoted(device_id(as_sunspec))
+                    << "\nbus = " << quoted(bus_id) << "\nunit_id = " << device.unit_id
+                    << "\nprofile = \"sunspec\"\nrole = \"" << profiles::to_string(*role) << "\"\n";
+                continue;
+            }
         }
         if (device.profile.empty()) {
             out << "# unit " << device.unit_id

@@ -200,7 +200,7 @@ TEST_CASE("the demo config matches the simulator's demo site", "[config]") {
         devices.push_back({"pdu-r0" + std::to_string(n), "pdus", n, "rack_pdu_px3_24"});
     }
     devices.push_back({"pv-1", "generation", 1, "pv_sunspec_103"});
-    devices.push_back({"pv-2", "generation", 2, "pv_sunspec_103"});
+    devices.push_back({"pv-2", "generation", 2, "sunspec"}); // discovered on the device
     devices.push_back({"wind-1", "generation", 3, "wind_midnite_classic"});
     devices.push_back({"battery-1", "storage", 1, "battery_generic"});
     devices.push_back({"grid-meter", "storage", 2, "meter_grid_4q"});
@@ -1038,4 +1038,89 @@ id = "t"
 password = "secret"
 )",
                   "4:12: mqtt.password: a password needs a username (mqtt.username)");
+}
+
+// --- SunSpec devices ---------------------------------------------------------------------------
+
+namespace {
+
+std::string sunspec_site(const std::string& device_keys) {
+    return R"([site]
+id = "t"
+[daemon]
+profile_dirs = ["@PROFILES@"]
+[[bus]]
+id = "b"
+host = "localhost"
+[[device]]
+id = "inv"
+bus = "b"
+unit_id = 1
+)" + device_keys;
+}
+
+} // namespace
+
+TEST_CASE("a device with profile \"sunspec\" gets the points of its role and no register plan",
+          "[config][sunspec]") {
+    TempDir dir;
+    const Config config = load_text(dir, sunspec_site(R"(profile = "sunspec"
+role = "pv_inverter"
+[[device]]
+id = "meter"
+bus = "b"
+unit_id = 2
+profile = "sunspec"
+role = "grid_meter"
+invert_power = true
+max_registers = 60
+[[device]]
+id = "inv-2"
+bus = "b"
+unit_id = 3
+profile = "sunspec"
+role = "pv_inverter"
+)"));
+    const auto* inverter = config.find_device("inv");
+    const auto* meter = config.find_device("meter");
+    REQUIRE(inverter != nullptr);
+    REQUIRE(meter != nullptr);
+    CHECK(inverter->profile_name == "sunspec");
+    CHECK(inverter->profile->discovered);
+    CHECK(inverter->profile->device_role == greenrack::profiles::DeviceRole::pv_inverter);
+    CHECK(inverter->profile->find("ac_power_w"));
+    CHECK_FALSE(inverter->invert_power);
+    CHECK(inverter->max_registers == 125);
+    CHECK(meter->profile->device_role == greenrack::profiles::DeviceRole::grid_meter);
+    CHECK(meter->profile->find("net_power_w"));
+    CHECK(meter->invert_power);
+    CHECK(meter->max_registers == 60);
+    // Devices of one role share one profile; the grid meter is the site's grid source.
+    CHECK(config.find_device("inv-2")->profile == inverter->profile);
+    CHECK(config.accounting.grid == std::vector<std::string>{"meter"});
+    CHECK(config.accounting.pv == std::vector<std::string>{"inv", "inv-2"});
+}
+
+TEST_CASE("a SunSpec device needs a role it can have", "[config][sunspec][error]") {
+    require_error(sunspec_site("profile = \"sunspec\"\n"),
+                  "8:1: device[0].role: required key is missing");
+    require_error(sunspec_site("profile = \"sunspec\"\nrole = \"rack_pdu\"\n"),
+                  "13:8: device[0].role: unknown role \"rack_pdu\" for a SunSpec device "
+                  "(pv_inverter, wind_turbine, battery, grid_meter or facility_meter)");
+    require_error(sunspec_site("profile = \"sunspec\"\nrole = \"pv\"\n"),
+                  "13:8: device[0].role: unknown role \"pv\" for a SunSpec device "
+                  "(pv_inverter, wind_turbine, battery, grid_meter or facility_meter)");
+}
+
+TEST_CASE("role and invert_power belong to SunSpec devices, max_gap does not",
+          "[config][sunspec][error]") {
+    require_error(sunspec_site("profile = \"test_meter\"\nrole = \"grid_meter\"\n"),
+                  "13:8: device[0].role: only for profile = \"sunspec\" (a profile file sets its "
+                  "device_role, and a point's sign with scale = -1)");
+    require_error(sunspec_site("profile = \"test_meter\"\ninvert_power = true\n"),
+                  "13:16: device[0].invert_power: only for profile = \"sunspec\" (a profile file "
+                  "sets its device_role, and a point's sign with scale = -1)");
+    require_error(sunspec_site("profile = \"sunspec\"\nrole = \"battery\"\nmax_gap = 4\n"),
+                  "14:11: device[0].max_gap: not used with profile = \"sunspec\": each SunSpec "
+                  "model is read in as few requests as max_registers allows");
 }

@@ -5,6 +5,7 @@
 #include "drivers/sunspec/link_reader.hpp"
 
 #include "tests/support/modbus_test_server.hpp"
+#include "tests/support/sunspec_image.hpp"
 
 #define CATCH_CONFIG_ENABLE_OPTIONAL_STRINGMAKER
 #include <catch2/catch.hpp>
@@ -19,76 +20,11 @@ using sunspec::Discovery;
 using sunspec::DiscoveryError;
 using sunspec::ReadError;
 using test::ModbusTestServer;
+using test::SunSpecImage;
 
 namespace {
 
 constexpr auto timeout = 500ms; // generous: a busy machine must not fake a timeout
-constexpr int fc03 = 3;
-
-// Writes SunSpec models into the server's holding registers of one unit.
-class ServerImage {
-public:
-    ServerImage(ModbusTestServer& server, int unit, std::uint16_t base)
-        : server_(server), unit_(unit), next_(base + 2) {
-        set(base, sunspec::marker_high);
-        set(base + 1, sunspec::marker_low);
-    }
-
-    ServerImage& common(const std::string& mn, const std::string& md, const std::string& sn,
-                        std::uint16_t da) {
-        std::vector<std::uint16_t> body(68, 0);
-        put(body, 2, 16, mn);
-        put(body, 18, 16, md);
-        put(body, 42, 8, "v1.0");
-        put(body, 50, 16, sn);
-        body[66] = da;
-        body[0] = sunspec::common_model_id;
-        body[1] = 66;
-        for (std::size_t offset = 0; offset < body.size(); ++offset) {
-            set(next_ + static_cast<int>(offset), body[offset]);
-        }
-        next_ += 68;
-        return *this;
-    }
-
-    ServerImage& model(std::uint16_t id, std::uint16_t length) {
-        set(next_, id);
-        set(next_ + 1, length);
-        for (int offset = 2; offset < length + 2; ++offset) {
-            set(next_ + offset, 0);
-        }
-        next_ += 2 + length;
-        return *this;
-    }
-
-    ServerImage& end(bool with_length) {
-        set(next_, sunspec::end_model_id);
-        if (with_length) {
-            set(next_ + 1, 0);
-        }
-        return *this;
-    }
-
-    int next() const { return next_; }
-
-private:
-    static void put(std::vector<std::uint16_t>& body, std::size_t offset, std::size_t registers,
-                    const std::string& text) {
-        for (std::size_t i = 0; i < registers; ++i) {
-            const auto high = static_cast<unsigned char>(2 * i < text.size() ? text[2 * i] : 0);
-            const auto low =
-                static_cast<unsigned char>(2 * i + 1 < text.size() ? text[2 * i + 1] : 0);
-            body[offset + i] = static_cast<std::uint16_t>((high << 8) | low);
-        }
-    }
-    void set(int address, std::uint16_t value) {
-        server_.set_register(unit_, fc03, address, value);
-    }
-
-    ModbusTestServer& server_;
-    int unit_;
-    int next_;
-};
 
 std::string chain(const Discovery& discovery) {
     std::string text;
@@ -113,7 +49,7 @@ TEST_CASE("discovery over TCP reads the chain and identity of a SunSpec image at
     // The register-map notes' example device: 1, 103, 160 (2 MPPT), 203, end at 40279; the
     // server holds 40281 registers, so 40281 and above answer exception 02.
     ModbusTestServer server(40281);
-    ServerImage image(server, 7, 40000);
+    SunSpecImage image(server, 7, 40000);
     image.common("greenrack", "sim-inverter", "TCP-42", 7)
         .model(103, 50)
         .model(160, 48)
@@ -150,7 +86,7 @@ TEST_CASE("discovery over TCP finds SunS at 0 after 40000 answers exception 02, 
     // 71 registers: the marker, the common model (2..69) and the end model's ID at 70; reading
     // its length (71) answers exception 02.
     ModbusTestServer server(71);
-    ServerImage(server, 1, 0).common("Acme", "M1", "S1", 1).end(false);
+    SunSpecImage(server, 1, 0).common("Acme", "M1", "S1", 1).end(false);
 
     modbus::ModbusLink link(modbus::TcpEndpoint{"127.0.0.1", server.port()});
     REQUIRE_FALSE(link.open(timeout));

@@ -361,6 +361,10 @@ TEST_CASE("The simulated SunSpec devices serve plausible physics: power, scale f
     }
     CHECK(points["battery"]["points"]["m802_soc"].get<double>() == Approx(62.5));
     CHECK(points["battery"]["points"]["m124_chastate"].get<double>() == Approx(62.5));
+    // Charging at its limit: SunSpec's ChaSt 4 = CHARGING in both models (3 would say
+    // DISCHARGING).
+    CHECK(points["battery"]["points"]["m124_chast"].get<double>() == 4.0);
+    CHECK(points["battery"]["points"]["m802_chast"].get<double>() == 4.0);
     CHECK(points["battery"]["points"]["m802_whrtg"].get<double>() == Approx(200000.0));
     CHECK(points["meter-1ph"]["points"]["m201_w"].get<double>() == Approx(6000.0));
 }

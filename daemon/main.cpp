@@ -3,6 +3,7 @@
 
 #include "daemon/app/app.hpp"
 #include "daemon/app/logging.hpp"
+#include "daemon/app/poller.hpp"
 #include "daemon/config/config.hpp"
 #include "drivers/common/config_error.hpp"
 #include "greenrack/version.hpp"
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
          "configuration file")
         ("check-config", "validate the configuration (and every device's read plan), print a "
                          "summary and exit: 0 when valid, 78 when not")
+        ("plan", "with --check-config: also print every device's read plan (the Modbus "
+                 "requests of one poll)")
         ("once", "poll every device once, print the decoded readings and exit: 0 when every "
                  "device answered, 1 otherwise")
         ("summary", "print one live summary line of the site per second on stdout")
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
             << "greenrackd " << greenrack::version_string
             << ": live clean-energy accounting for data-center racks\n\n"
             << "Usage: greenrackd [--config FILE] [--summary] [--log-level LEVEL]\n"
-            << "       greenrackd [--config FILE] --check-config | --once\n\n"
+            << "       greenrackd [--config FILE] --check-config [--plan] | --once\n\n"
             << options
             << "\nSignals:\n"
                "  SIGHUP           reload the configuration file (systemctl reload): applied\n"
@@ -119,6 +122,11 @@ int main(int argc, char** argv) {
         std::cout << path << ": ok: site " << config.site.id << ", " << config.devices.size()
                   << " devices on " << config.buses.size() << " buses, " << racks << " racks, "
                   << active_rules << " alert rules\n";
+        if (vm.count("plan") != 0U) {
+            for (const auto& line : greenrack::app::Poller::describe_plans(config)) {
+                std::cout << line << "\n";
+            }
+        }
         return 0;
     }
 

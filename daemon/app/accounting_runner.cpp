@@ -151,8 +151,11 @@ void AccountingRunner::on_timer() {
 }
 
 void AccountingRunner::process(std::int64_t tick_start_ms) {
+    const auto compute_start = std::chrono::steady_clock::now();
     accounting::TickInputs inputs = site_.tick_inputs(tick_start_ms);
     accounting::TickResult tick = engine_.process(inputs);
+    tick_compute_.observe(0, std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - compute_start));
 
     std::vector<accounting::Rollup> open = engine_.open_rollups();
     const accounting::Rollup* hour = nullptr;

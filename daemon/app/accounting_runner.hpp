@@ -3,6 +3,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/core/accounting/engine.hpp"
 #include "daemon/core/device_reading.hpp"
+#include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/site_model.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -52,6 +53,9 @@ public:
     const accounting::TickResult* last_tick() const;
     const accounting::Engine& engine() const { return engine_; }
     std::filesystem::path state_path() const;
+    // Compute time of each tick (the site model's inputs and the engine, without publishing):
+    // one histogram (index 0).
+    const core::PollHistograms& tick_compute() const { return tick_compute_; }
 
 private:
     void arm();
@@ -73,6 +77,7 @@ private:
     std::int64_t tick_ms_;
     std::int64_t next_tick_ms_ = 0;
     std::optional<accounting::TickResult> last_;
+    core::PollHistograms tick_compute_{1, core::default_compute_buckets()};
     std::chrono::steady_clock::time_point last_persist_{};
     bool started_ = false;
 };

@@ -347,6 +347,7 @@ void Daemon::start_prometheus(const config::Config& config) {
                 input.last_tick = balance_->last_tick();
                 input.totals = &balance_->engine().totals();
                 input.battery = &balance_->engine().battery();
+                input.accounting_tick = &balance_->tick_compute();
                 open = balance_->engine().open_rollups();
                 for (const auto& rollup : open) {
                     if (rollup.window == accounting::Window::hour) {
@@ -485,7 +486,7 @@ int Daemon::run() {
     poller_ = std::make_unique<Poller>(
         config, io_.get_executor(), loggers_.make("modbus"),
         [this](core::DeviceReading&& reading) { on_reading(std::move(reading)); });
-    for (const auto& line : poller_->describe_plans()) {
+    for (const auto& line : Poller::describe_plans(*cfg_)) {
         log_->info("plan: {}", line);
     }
     poller_->start();

@@ -133,22 +133,22 @@ Poller::~Poller() {
     stop();
 }
 
-std::vector<std::string> Poller::describe_plans() const {
+std::vector<std::string> Poller::describe_plans(const config::Config& config) {
     std::vector<std::string> lines;
-    for (const auto& worker : workers_) {
-        for (const auto& device : worker->devices()) {
+    for (const BusPlan& bus : plan_buses(config)) {
+        for (const auto& device : bus.devices) {
+            const std::string head = "device " + device.id + " (unit " +
+                                     std::to_string(device.unit_id) + " on " + bus.settings.id;
             if (device.resolve) {
                 lines.push_back(
-                    "device " + device.id + " (unit " + std::to_string(device.unit_id) + " on " +
-                    worker->settings().id + ", profile sunspec, role " +
+                    head + ", profile sunspec, role " +
                     std::string(profiles::to_string(device.profile->device_role)) +
                     "): register map discovered on the device" +
                     (device.map ? " (until then: the cached map, " + device.map->description + ")"
                                 : ""));
                 continue;
             }
-            lines.push_back("device " + device.id + " (unit " + std::to_string(device.unit_id) +
-                            " on " + worker->settings().id + ", profile " + device.profile->name +
+            lines.push_back(head + ", profile " + device.profile->name +
                             "): " + std::to_string(device.plan.requests.size()) + " requests, " +
                             std::to_string(device.plan.registers_read()) + " registers");
             lines.push_back(modbus::describe(device.plan, device.profile->points));

@@ -51,8 +51,10 @@ public:
     std::size_t reconfigure(const config::Config& next);
 
     std::size_t device_count() const { return slots_.size(); }
-    // Human description of every device's read plan, for the start-up log.
-    std::vector<std::string> describe_plans() const;
+    // Every device's read plan, for the log and --check-config --plan: a head line per device
+    // ("device pv-1 (unit 1 on plant, profile pv_sunspec_103): 1 requests, 110 registers"),
+    // then its requests (read_planner.hpp describe()).
+    static std::vector<std::string> describe_plans(const config::Config& config);
     const std::vector<std::unique_ptr<modbus::BusWorker>>& workers() const { return workers_; }
     std::uint64_t late_polls() const { return late_polls_; }
 

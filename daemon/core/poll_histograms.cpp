@@ -10,6 +10,10 @@ std::vector<double> default_poll_buckets() {
     return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
 }
 
+std::vector<double> default_compute_buckets() {
+    return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1.0};
+}
+
 PollHistograms::PollHistograms(std::size_t devices, std::vector<double> bounds)
     : bounds_(std::move(bounds)) {
     for (std::size_t i = 0; i < bounds_.size(); ++i) {

@@ -18,6 +18,8 @@ struct DurationHistogram {
 
 // Default upper bounds (seconds) for Modbus poll durations: 1 ms .. 10 s.
 std::vector<double> default_poll_buckets();
+// Upper bounds (seconds) for in-process computations (an accounting tick): 50 us .. 1 s.
+std::vector<double> default_compute_buckets();
 
 // Per-device poll-duration histograms (index = Config::devices index). Pure: the caller feeds
 // every completed reading's duration; lives on the event loop like the SampleStore.

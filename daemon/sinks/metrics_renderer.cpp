@@ -50,6 +50,7 @@ constexpr std::string_view device_up_name = "greenrack_device_up";
 constexpr std::string_view device_value = "greenrack_device_value";
 constexpr std::string_view device_last_poll = "greenrack_device_last_poll_timestamp_seconds";
 constexpr std::string_view poll_duration = "greenrack_self_poll_duration_seconds";
+constexpr std::string_view accounting_tick = "greenrack_self_accounting_tick_seconds";
 constexpr std::string_view modbus_requests = "greenrack_self_modbus_requests_total";
 constexpr std::string_view modbus_errors = "greenrack_self_modbus_errors_total";
 constexpr std::string_view poll_overruns = "greenrack_self_poll_overruns_total";
@@ -112,6 +113,8 @@ void declare_all(ExpositionWriter& out) {
     out.declare(device_last_poll, T::gauge,
                 "When the device's last poll completed (Unix time, seconds).");
     out.declare(poll_duration, T::histogram, "Time one poll of a device took on its bus (s).");
+    out.declare(accounting_tick, T::histogram,
+                "Compute time of one accounting tick: site inputs and engine (s).");
     out.declare(modbus_requests, T::counter, "Modbus requests sent on a bus.");
     out.declare(modbus_errors, T::counter, "Failed Modbus requests and connects on a bus.");
     out.declare(poll_overruns, T::counter,
@@ -174,6 +177,11 @@ public:
         }
         if (in_.alerts != nullptr) {
             alerts(*in_.alerts);
+        }
+        if (in_.accounting_tick != nullptr && in_.accounting_tick->size() > 0) {
+            const auto& h = in_.accounting_tick->device(0);
+            out_.histogram(accounting_tick, labels(), in_.accounting_tick->bounds(), h.counts,
+                           h.sum_s);
         }
         self();
         return out_.text();

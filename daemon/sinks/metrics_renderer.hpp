@@ -41,6 +41,7 @@ struct MetricsInput {
     // The store-and-forward spool of each enabled sink ("mqtt", "influxdb").
     std::vector<std::pair<std::string, const SpoolStats*>> spools;
     const core::PollHistograms* poll_histograms = nullptr;
+    const core::PollHistograms* accounting_tick = nullptr; // index 0; null without accounting
     // Alerts: every (rule, subject) the engine tracks (pending and firing become
     // greenrack_alerts samples) and the transitions so far by (rule, new state); null without
     // alerting.

@@ -145,6 +145,18 @@ TEST_CASE("greenrackd --check-config accepts the shipped reference and demo conf
         CHECK(result.status == 0);
         CHECK(result.out.find(": ok: site ") != std::string::npos);
     }
+    // --plan adds every device's requests, as the daemon logs them at start-up.
+    auto plan = run_program(GREENRACKD_BIN,
+                            {"--config",
+                             std::string(GREENRACK_SOURCE_DIR) + "/config/examples/demo-site.toml",
+                             "--check-config", "--plan"});
+    CHECK(plan.status == 0);
+    CHECK(plan.out.find("device pv-1 (unit 1 on generation, profile pv_sunspec_103): 1 requests, "
+                        "110 registers\nFC03 40004..40113 (110 regs): ") != std::string::npos);
+    CHECK(plan.out.find("device pv-2 (unit 2 on generation, profile sunspec, role pv_inverter): "
+                        "register map discovered on the device") != std::string::npos);
+    CHECK(plan.out.find("device pdu-r01 (unit 1 on pdus, profile rack_pdu_px3_24): 26 requests") !=
+          std::string::npos);
 }
 
 TEST_CASE("greenrackd --version and --help answer without a config; --help names every option, "
@@ -157,8 +169,8 @@ TEST_CASE("greenrackd --version and --help answer without a config; --help names
     CHECK(help.status == 0);
     // Every option, the signals, the environment it reads, the files and the exit codes.
     for (const char* text :
-         {"--config", "--check-config", "--once", "--version", "--summary", "--log-level", "--help",
-          "SIGHUP", "SIGTERM", "STATE_DIRECTORY", "NOTIFY_SOCKET", "JOURNAL_STREAM",
+         {"--config", "--check-config", "--plan", "--once", "--version", "--summary", "--log-level",
+          "--help", "SIGHUP", "SIGTERM", "STATE_DIRECTORY", "NOTIFY_SOCKET", "JOURNAL_STREAM",
           "/etc/greenrack/greenrack.toml", "/usr/share/greenrack/profiles/", "64 bad usage",
           "78 invalid configuration"}) {
         INFO(text);

@@ -450,6 +450,25 @@ TEST_CASE("poll duration histogram per device", "[metrics]") {
     CHECK(m.value("greenrack_self_poll_duration_seconds_count", {{"device", "never-1"}}) == 0.0);
 }
 
+TEST_CASE("accounting tick compute time histogram, absent without accounting", "[metrics]") {
+    Site site;
+    core::PollHistograms ticks{1, core::default_compute_buckets()};
+    ticks.observe(0, std::chrono::microseconds(300));
+    ticks.observe(0, std::chrono::microseconds(1'500));
+    auto input = site.input();
+    input.accounting_tick = &ticks;
+    Scrape m(sinks::render_metrics(input));
+    const std::string bucket = "greenrack_self_accounting_tick_seconds_bucket";
+    CHECK(m.value(bucket, {{"le", "0.00025"}}) == 0.0);
+    CHECK(m.value(bucket, {{"le", "5e-04"}}) == 1.0); // the shortest form of 0.0005
+    CHECK(m.value(bucket, {{"le", "0.002"}}) == 2.0);
+    CHECK(m.value("greenrack_self_accounting_tick_seconds_count") == 2.0);
+    CHECK(m.value("greenrack_self_accounting_tick_seconds_sum") == Approx(0.0018));
+
+    Scrape without(sinks::render_metrics(site.input()));
+    CHECK(without.count(bucket) == 0);
+}
+
 TEST_CASE("self metrics: bus counters, MQTT, InfluxDB and build info", "[metrics]") {
     Site site;
     Scrape m(sinks::render_metrics(site.input()));

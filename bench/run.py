@@ -1,0 +1,608 @@
+#!/usr/bin/env python3
+"""greenrack benchmark: greenrackd and a minimal reference poller on one simulated site.
+
+Usage: bench/run.py [--devices N] [--runs R] [--warmup S] [--measure S] [--pdu-profile NAME]
+                    [--only greenrackd|reference] [--scaling N,N,...] [--build-dir DIR]
+                    [--out DIR] [--smoke]
+
+For each run it starts, on 127.0.0.1 only and on free ports: a private mosquitto, a private
+influxd (InfluxDB 1.x) and greenrack-sim serving a generated site of N devices (default 1,000:
+93 % rack PDUs with 24 outlets, 6 % PV inverters, 1 % wind turbines, a battery, the grid and the
+facility meter), spread over gateways of 100 devices each (one listener, i.e. one TCP port, per
+gateway). Then, one after the other on the same site:
+
+  greenrackd      every device polled every second with the whole pipeline on: accounting (one
+                  rack per 12 outlets), alerts, MQTT, InfluxDB, /metrics;
+  reference       bench/reference_poller.cpp: the same Modbus requests (greenrackd's own read
+                  plan, from --check-config --plan) with plain libmodbus reads and one plain MQTT
+                  publish per device per second in a single loop: the cost of the protocol work
+                  alone.
+
+Each is measured by greenrack-bench-probe, an MQTT subscriber, over a window of --measure seconds
+after --warmup seconds: CPU (user + sys from /proc, % of one core) of the target, of the
+simulator and of mosquitto; peak RSS (VmHWM); readings delivered / expected; poll-to-publish
+latency (receive time - the reading's ts); poll lateness (start of the poll after its 1 s slot);
+Modbus requests per cycle against the planner's minimum; start-up to the first publish; and for
+greenrackd the accounting tick compute time (greenrack_self_accounting_tick_seconds).
+
+Output: one line per figure, a ratio line, and one machine-readable line starting with
+"BENCH-SUMMARY " (JSON) per run; with --runs > 1 the medians, and the targets of
+bench/RESULTS.md checked against them. Everything (configs, logs, probe output, results.json)
+stays in --out (default: a new directory under $TMPDIR; removed after a passing --smoke run). --scaling runs the whole thing at each
+device count and prints a table. --smoke: a 10-second check that the harness works (100 devices,
+2 s warm-up, 5 s window, both targets); it fails only when a program fails or nothing arrives.
+
+Exit status: 0 done (targets are reported, not enforced), 1 a program failed or delivered
+nothing, 64 bad usage.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+GATEWAY_SIZE = 100  # devices behind one gateway (one TCP port)
+INTERVAL_S = 1.0
+
+# The targets of issue 9 (bench/RESULTS.md), checked on the medians.
+TARGETS = [
+    ("cpu_ratio", "<=", 1.5, "greenrackd CPU / reference CPU"),
+    ("rss_mb", "<=", 25.0, "greenrackd peak RSS (MB)"),
+    ("delivered_pct", ">=", 100.0, "readings delivered (%)"),
+    ("latency_p99_ms", "<=", 10.0, "poll-to-publish p99 (ms)"),
+    ("lateness_p99_ms", "<=", 50.0, "poll lateness p99 (ms)"),
+    ("tick_p99_ms", "<=", 2.0, "accounting tick p99 (ms)"),
+    ("startup_s", "<=", 1.0, "start-up to first publish (s)"),
+]
+
+
+class Failure(Exception):
+    """A program failed: the run cannot be measured."""
+
+
+def find_program(name):
+    for directory in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin", "/usr/bin"]:
+        candidate = Path(directory) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise Failure(f"{name} not found (run scripts/install-deps.sh)")
+
+
+def free_ports(count):
+    sockets = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def port_open(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Processes:
+    """Everything started here; stopped newest first (SIGTERM, then SIGKILL after 10 s)."""
+
+    def __init__(self, out):
+        self.out = out
+        self.procs = []  # (name, Popen, log file)
+
+    def start(self, name, argv, watch=True):
+        """watch: the process must run until stopped (check_alive() fails otherwise)."""
+        log = open(self.out / f"{name}.log", "wb")
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.out)
+        self.procs.append((name, proc, log, watch))
+        return proc
+
+    def stop(self, proc, timeout=10.0):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def stop_all(self):
+        for _, proc, log, _ in reversed(self.procs):
+            self.stop(proc)
+            log.close()
+        self.procs.clear()
+
+    def forget(self, proc):
+        """A process stopped on purpose: no longer watched."""
+        self.procs = [entry if entry[1] is not proc else (*entry[:3], False)
+                      for entry in self.procs]
+
+    def check_alive(self):
+        for name, proc, _, watch in self.procs:
+            if watch and proc.poll() is not None:
+                raise Failure(f"{name} exited with status {proc.returncode}: "
+                              f"see {self.out / (name + '.log')}")
+
+    def wait_port(self, name, proc, port, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise Failure(f"{name} exited at start-up: see {self.out / (name + '.log')}")
+            if port_open(port):
+                return
+            time.sleep(0.1)
+        raise Failure(f"{name} did not listen on 127.0.0.1:{port} within {seconds} s")
+
+
+# --- the site -------------------------------------------------------------------------------------
+
+
+def site_devices(n):
+    """(id, role, profile-key) for n devices: 6 % PV, 1 % wind, battery, grid, facility, PDUs."""
+    pv = max(1, round(n * 0.06))
+    wind = max(1, round(n * 0.01))
+    pdus = n - pv - wind - 3
+    if pdus < 1:
+        raise SystemExit("bench/run.py: --devices must be at least 6")
+    devices = [(f"pdu-{i:04d}", "pdu") for i in range(1, pdus + 1)]
+    devices += [(f"pv-{i:03d}", "pv") for i in range(1, pv + 1)]
+    devices += [(f"wind-{i:03d}", "wind") for i in range(1, wind + 1)]
+    devices += [("battery-1", "battery"), ("grid-meter", "grid"), ("facility-meter", "facility")]
+    return devices
+
+
+PROFILES = {"pv": "pv_sunspec_103", "wind": "wind_midnite_classic", "battery": "battery_generic",
+            "grid": "meter_grid_4q", "facility": "meter_facility_umg604"}
+
+
+def write_site(out, n, pdu_profile, gateway_ports, mqtt_port, influx_port, metrics_port):
+    devices = site_devices(n)
+    placed = []  # (id, kind, gateway index, unit id)
+    for index, (device_id, kind) in enumerate(devices):
+        placed.append((device_id, kind, index // GATEWAY_SIZE, index % GATEWAY_SIZE + 1))
+    pv_count = sum(1 for _, kind in devices if kind == "pv")
+    pdu_count = sum(1 for _, kind in devices if kind == "pdu")
+    # PV peak about 80 % of the IT load at noon: the battery and the grid both work.
+    pv_nameplate = round(pdu_count * 2 * 4000 * 0.8 / pv_count / 1000) * 1000
+
+    sim = ["[sim]", "seed = 7", 'start = "now"', "speed = 1.0", 'step = "1s"', ""]
+    for g, port in enumerate(gateway_ports):
+        sim += ["[[listener]]", f'name = "gw{g + 1:02d}"', f"port = {port}", ""]
+    for device_id, kind, gateway, unit in placed:
+        profile = pdu_profile if kind == "pdu" else PROFILES[kind]
+        sim += ["[[device]]", f'id = "{device_id}"', f'profile = "{profile}"',
+                f'listener = "gw{gateway + 1:02d}"', f"unit_id = {unit}"]
+        if kind == "pdu":
+            sim.append(f'racks = [{{ name = "{device_id}-a", base_load_w = 4000, '
+                       f'pattern = "random_walk", amplitude = 0.05, outlets = 12 }}, '
+                       f'{{ name = "{device_id}-b", base_load_w = 4000, pattern = "diurnal", '
+                       f'amplitude = 0.1, outlets = 12 }}]')
+            if pdu_profile == "rack_pdu_px3_24":
+                sim.append("values = { register_set_version = 1, inlet_count = 1, "
+                           "ocp_count = 2, outlet_count = 24 }")
+        elif kind == "pv":
+            sim += [f"nameplate_w = {pv_nameplate}", "cloudiness = 0.2"]
+        elif kind == "wind":
+            sim += ["rated_w = 5000"]
+        elif kind == "battery":
+            sim += [f"capacity_wh = {pdu_count * 8000}", f"max_charge_w = {pdu_count * 2000}",
+                    f"max_discharge_w = {pdu_count * 2000}", "initial_soc = 60"]
+        elif kind == "facility":
+            sim += ["cooling_fraction = 0.2"]
+        sim.append("")
+    (out / "site.sim.toml").write_text("\n".join(sim))
+
+    cfg = ['[site]', 'id = "bench"', '', '[daemon]', f'state_directory = "{out / "state"}"',
+           f'profile_dirs = ["{REPO / "bench" / "profiles"}", "{REPO / "config" / "profiles"}"]',
+           'log_level = "info"', '',
+           '[mqtt]', f'uri = "tcp://127.0.0.1:{mqtt_port}"', 'max_inflight = 4096', '',
+           '[influxdb]', 'enabled = true', f'url = "http://127.0.0.1:{influx_port}"',
+           'database = "greenrack"', '',
+           '[spool]', 'max_size = "512MiB"', '',
+           '[prometheus]', f'listen = "127.0.0.1:{metrics_port}"', '']
+    for g, port in enumerate(gateway_ports):
+        cfg += ["[[bus]]", f'id = "gw{g + 1:02d}"', 'host = "127.0.0.1"', f"port = {port}", ""]
+    for device_id, kind, gateway, unit in placed:
+        profile = pdu_profile if kind == "pdu" else PROFILES[kind]
+        cfg += ["[[device]]", f'id = "{device_id}"', f'bus = "gw{gateway + 1:02d}"',
+                f"unit_id = {unit}", f'profile = "{profile}"', 'poll_interval = "1s"', ""]
+    for device_id, kind, _, _ in placed:
+        if kind == "pdu":
+            for half, (first, last) in (("a", (1, 12)), ("b", (13, 24))):
+                cfg += ["[[rack]]", f'id = "{device_id}-{half}"',
+                        f'outlets = [{{ device = "{device_id}", from = {first}, to = {last} }}]',
+                        ""]
+    (out / "greenrackd.toml").write_text("\n".join(cfg))
+    return placed, pdu_count * 24
+
+
+def read_plans(greenrackd, config):
+    """Device -> [(function, start, count)] from greenrackd --check-config --plan."""
+    result = subprocess.run([greenrackd, "--config", str(config), "--check-config", "--plan"],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise Failure(f"greenrackd --check-config failed: {result.stderr.strip()}")
+    plans, current = {}, None
+    for line in result.stdout.splitlines():
+        if line.startswith("device "):
+            current = line.split()[1]
+            plans[current] = []
+        elif line.startswith("FC0") and current is not None:
+            fc = int(line[2:4])
+            span = line.split()[1]  # "40004..40113"
+            first, last = (int(x) for x in span.split(".."))
+            plans[current].append((fc, first, last - first + 1))
+    return plans
+
+
+# --- measuring one target ---------------------------------------------------------------------
+
+
+def scrape(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return r.read().decode()
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def metric_sum(text, name):
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def histogram_quantile(text, name, q):
+    """Upper bound of the bucket holding quantile q (seconds), from a Prometheus histogram."""
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith(name + "_bucket{"):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le),
+                            float(line.rsplit(" ", 1)[1])))
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    buckets.sort()
+    total = buckets[-1][1]
+    for bound, count in buckets:
+        if count >= q * total:
+            return bound
+    return None
+
+
+def measure(name, argv, procs, sim_proc, broker_proc, topic, devices, warmup, window, out,
+            metrics_port=None):
+    probe_json = out / f"{name}-probe.json"
+    probe = procs.start(f"{name}-probe", watch=False, argv=[
+        str(BIN["probe"]), "--mqtt", f"tcp://127.0.0.1:{PORTS['mqtt']}", "--topic", topic,
+        "--devices", str(devices), "--interval-ms", str(int(INTERVAL_S * 1000)),
+        "--warmup-s", str(warmup), "--measure-s", str(window), "--out", str(probe_json)])
+    time.sleep(0.5)  # the probe subscribes before the first publish
+    started = time.time()
+    target = procs.start(name, argv)
+    # The probe's window opens warmup s after the probe started.
+    time.sleep(max(0.0, started - 0.5 + warmup - time.time()))
+    procs.check_alive()
+    t0 = time.time()
+    cpu0 = {p: cpu_seconds(p.pid) for p in (target, sim_proc, broker_proc)}
+    metrics0 = scrape(metrics_port) if metrics_port else ""
+    time.sleep(window)
+    procs.check_alive()
+    t1 = time.time()
+    cpu1 = {p: cpu_seconds(p.pid) for p in (target, sim_proc, broker_proc)}
+    metrics1 = scrape(metrics_port) if metrics_port else ""
+    rss_kb = status_kb(target.pid, "VmHWM")
+    try:
+        probe.wait(timeout=window + warmup + 30)
+    except subprocess.TimeoutExpired as exc:
+        raise Failure(f"{name}: the probe did not finish") from exc
+    status = procs.stop(target)
+    procs.forget(target)
+    if status not in (0, -signal.SIGTERM):
+        raise Failure(f"{name} exited with status {status}: see {out / (name + '.log')}")
+    result = json.loads(probe_json.read_text())
+    wall = t1 - t0
+    figures = {
+        "cpu_pct": 100.0 * (cpu1[target] - cpu0[target]) / wall,
+        "sim_cpu_pct": 100.0 * (cpu1[sim_proc] - cpu0[sim_proc]) / wall,
+        "broker_cpu_pct": 100.0 * (cpu1[broker_proc] - cpu0[broker_proc]) / wall,
+        "rss_mb": rss_kb / 1024.0,
+        "delivered": result["messages"],
+        "expected": result["expected"],
+        "delivered_pct": 100.0 * result["delivered_ratio"],
+        "latency_p50_ms": result["latency_ms"]["p50"],
+        "latency_p99_ms": result["latency_ms"]["p99"],
+        "lateness_p50_ms": result["lateness_ms"]["p50"],
+        "lateness_p99_ms": result["lateness_ms"]["p99"],
+        "startup_s": (result["first_message_unix_ms"] / 1000.0 - started)
+        if result.get("first_message_unix_ms") else None,
+    }
+    if metrics_port:
+        requests = metric_sum(metrics1, "greenrack_self_modbus_requests_total") - metric_sum(
+            metrics0, "greenrack_self_modbus_requests_total")
+        figures["requests_per_cycle"] = requests / (wall / INTERVAL_S)
+        for q, key in ((0.5, "tick_p50_ms"), (0.99, "tick_p99_ms")):
+            bound = histogram_quantile(metrics1, "greenrack_self_accounting_tick_seconds", q)
+            figures[key] = None if bound is None else bound * 1000.0
+    else:
+        line = [x for x in (out / f"{name}.log").read_text().splitlines()
+                if x.startswith("reference-poller:")]
+        if line:
+            fields = dict(f.split("=") for f in line[-1].split()[1:])
+            cycles = max(1, int(fields["cycles"]))
+            figures["requests_per_cycle"] = (int(fields["reads_ok"]) +
+                                             int(fields["reads_failed"])) / cycles
+    return figures
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+BIN = {}
+PORTS = {}
+
+
+def run_once(args, n, out, run_index):
+    out.mkdir(parents=True, exist_ok=True)
+    procs = Processes(out)
+    gateways = (n + GATEWAY_SIZE - 1) // GATEWAY_SIZE
+    ports = free_ports(gateways + 4)
+    PORTS.update(mqtt=ports[0], influx=ports[1], influx_rpc=ports[2], metrics=ports[3])
+    placed, outlets = write_site(out, n, args.pdu_profile, ports[4:], PORTS["mqtt"],
+                                 PORTS["influx"], PORTS["metrics"])
+    try:
+        (out / "mosquitto.conf").write_text(
+            f"listener {PORTS['mqtt']} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 1000000\nmax_inflight_messages 0\nlog_dest stderr\n")
+        broker = procs.start("mosquitto", [find_program("mosquitto"), "-c",
+                                           str(out / "mosquitto.conf")])
+        procs.wait_port("mosquitto", broker, PORTS["mqtt"], 10)
+
+        (out / "influxdb").mkdir(exist_ok=True)
+        (out / "influxdb.conf").write_text(f"""reporting-enabled = false
+bind-address = "127.0.0.1:{PORTS['influx_rpc']}"
+[meta]
+  dir = "{out}/influxdb/meta"
+[data]
+  dir = "{out}/influxdb/data"
+  wal-dir = "{out}/influxdb/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[http]
+  bind-address = "127.0.0.1:{PORTS['influx']}"
+  auth-enabled = false
+  log-enabled = false
+  unix-socket-enabled = false
+""")
+        influxd = procs.start("influxd", [find_program("influxd"), "-config",
+                                          str(out / "influxdb.conf")])
+        procs.wait_port("influxd", influxd, PORTS["influx"], 30)
+        query = urllib.parse.urlencode({"q": 'CREATE DATABASE "greenrack"'}).encode()
+        urllib.request.urlopen(f"http://127.0.0.1:{PORTS['influx']}/query", data=query,
+                               timeout=10).read()
+
+        ready = out / "sim.ready"
+        sim = procs.start("sim", [str(BIN["sim"]), "--scenario", str(out / "site.sim.toml"),
+                                  "--profiles", str(REPO / "bench" / "profiles"), "--profiles",
+                                  str(REPO / "config" / "profiles"), "--ready-file", str(ready)])
+        deadline = time.time() + 60
+        while not ready.exists():
+            if sim.poll() is not None or time.time() > deadline:
+                raise Failure(f"greenrack-sim did not become ready: see {out / 'sim.log'}")
+            time.sleep(0.1)
+
+        plans = read_plans(BIN["greenrackd"], out / "greenrackd.toml")
+        planner_min = sum(len(requests) for requests in plans.values())
+        figures = {"devices": n, "outlets_in_racks": outlets, "planner_min_requests": planner_min,
+                   "run": run_index}
+        targets = ["greenrackd", "reference"] if args.only == "both" else [args.only]
+        if "greenrackd" in targets:
+            figures["greenrackd"] = measure(
+                "greenrackd", [str(BIN["greenrackd"]), "--config", str(out / "greenrackd.toml")],
+                procs, sim, broker, "greenrack/v1/bench/device/+/state", n, args.warmup,
+                args.measure, out, PORTS["metrics"])
+        if "reference" in targets:
+            gateway_port = {f"gw{g + 1:02d}": port for g, port in enumerate(ports[4:])}
+            lines = []
+            for device_id, _, gateway, unit in placed:
+                requests = " ".join(f"{fc}:{start}:{count}" for fc, start, count in
+                                    plans[device_id])
+                lines.append(f"{device_id} 127.0.0.1 {gateway_port[f'gw{gateway + 1:02d}']} "
+                             f"{unit} {requests}")
+            (out / "reference-devices.txt").write_text("\n".join(lines) + "\n")
+            figures["reference"] = measure(
+                "reference", [str(BIN["reference"]), "--devices",
+                              str(out / "reference-devices.txt"), "--mqtt",
+                              f"tcp://127.0.0.1:{PORTS['mqtt']}", "--topic-prefix",
+                              "greenrack-reference/v1/bench"],
+                procs, sim, broker, "greenrack-reference/v1/bench/device/+/state", n,
+                args.warmup, args.measure, out)
+        if "greenrackd" in figures and "reference" in figures:
+            ref_cpu = figures["reference"]["cpu_pct"]
+            figures["cpu_ratio"] = figures["greenrackd"]["cpu_pct"] / ref_cpu if ref_cpu else None
+            ref_rss = figures["reference"]["rss_mb"]
+            figures["rss_ratio"] = figures["greenrackd"]["rss_mb"] / ref_rss if ref_rss else None
+        return figures
+    finally:
+        procs.stop_all()
+
+
+def fmt(value, unit="", digits=1):
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}f}{unit}"
+
+
+def report(figures):
+    n = figures["devices"]
+    print(f"--- run {figures['run']}: {n} devices, {figures['outlets_in_racks']} outlets in racks, "
+          f"planner minimum {figures['planner_min_requests']} requests per cycle")
+    for name in ("greenrackd", "reference"):
+        f = figures.get(name)
+        if not f:
+            continue
+        print(f"{name}: CPU {fmt(f['cpu_pct'], ' %')} of one core")
+        print(f"{name}: peak RSS {fmt(f['rss_mb'], ' MB')}")
+        print(f"{name}: delivered {f['delivered']} / {f['expected']} "
+              f"({fmt(f['delivered_pct'], ' %', 2)})")
+        print(f"{name}: poll lateness p50 {fmt(f['lateness_p50_ms'], ' ms', 2)}, "
+              f"p99 {fmt(f['lateness_p99_ms'], ' ms', 2)}")
+        print(f"{name}: poll-to-publish p50 {fmt(f['latency_p50_ms'], ' ms', 2)}, "
+              f"p99 {fmt(f['latency_p99_ms'], ' ms', 2)}")
+        print(f"{name}: Modbus requests per cycle {fmt(f.get('requests_per_cycle'))} "
+              f"(planner minimum {figures['planner_min_requests']})")
+        if "tick_p50_ms" in f:
+            print(f"{name}: accounting tick p50 <= {fmt(f['tick_p50_ms'], ' ms', 3)}, "
+                  f"p99 <= {fmt(f['tick_p99_ms'], ' ms', 3)} "
+                  f"({figures['outlets_in_racks']} outlets; histogram bucket bounds)")
+        print(f"{name}: start-up to first publish {fmt(f['startup_s'], ' s', 2)}")
+        print(f"{name}: simulator CPU {fmt(f['sim_cpu_pct'], ' %')}, mosquitto CPU "
+              f"{fmt(f['broker_cpu_pct'], ' %')}")
+    if figures.get("cpu_ratio") is not None:
+        print(f"ratio greenrackd/reference: CPU {fmt(figures['cpu_ratio'], 'x', 2)}, "
+              f"RSS {fmt(figures['rss_ratio'], 'x', 2)}")
+    print("BENCH-SUMMARY " + json.dumps(figures, sort_keys=True))
+
+
+def medians(runs):
+    def pick(path):
+        values = []
+        for run in runs:
+            value = run
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                values.append(value)
+        return statistics.median(values) if values else None
+
+    g = ["greenrackd"]
+    return {
+        "cpu_ratio": pick(["cpu_ratio"]),
+        "cpu_pct": pick(g + ["cpu_pct"]),
+        "reference_cpu_pct": pick(["reference", "cpu_pct"]),
+        "rss_mb": pick(g + ["rss_mb"]),
+        "delivered_pct": pick(g + ["delivered_pct"]),
+        "latency_p99_ms": pick(g + ["latency_p99_ms"]),
+        "lateness_p99_ms": pick(g + ["lateness_p99_ms"]),
+        "tick_p99_ms": pick(g + ["tick_p99_ms"]),
+        "startup_s": pick(g + ["startup_s"]),
+        "sim_cpu_pct": pick(g + ["sim_cpu_pct"]),
+    }
+
+
+def check_targets(m):
+    for key, op, limit, label in TARGETS:
+        value = m.get(key)
+        if value is None:
+            verdict = "not measured"
+        elif (value <= limit) if op == "<=" else (value >= limit):
+            verdict = "met"
+        else:
+            verdict = "NOT met"
+        print(f"target {label} {op} {limit}: {fmt(value, '', 3)} -> {verdict}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], usage=__doc__)
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--measure", type=int, default=60)
+    parser.add_argument("--pdu-profile", default="bench_pdu_24")
+    parser.add_argument("--only", choices=["greenrackd", "reference", "both"], default="both")
+    parser.add_argument("--scaling", default="")
+    parser.add_argument("--build-dir", default=str(REPO / "build"))
+    parser.add_argument("--out", default="")
+    parser.add_argument("--smoke", action="store_true")
+    args = parser.parse_args()
+    if args.smoke:
+        args.devices, args.runs, args.warmup, args.measure = 100, 1, 2, 5
+    if args.devices < 6 or args.runs < 1 or args.warmup < 1 or args.measure < 1:
+        parser.error("need --devices >= 6, --runs >= 1, --warmup >= 1, --measure >= 1")
+    build = Path(args.build_dir).resolve()
+    BIN.update(greenrackd=build / "daemon" / "greenrackd",
+               sim=build / "drivers" / "sim" / "greenrack-sim",
+               reference=build / "bench" / "greenrack-reference-poller",
+               probe=build / "bench" / "greenrack-bench-probe")
+    for name, path in BIN.items():
+        if not os.access(path, os.X_OK):
+            print(f"bench/run.py: {path} not found ({name}); build with cmake --build "
+                  f"{build} --target greenrackd greenrack-sim greenrack-reference-poller "
+                  "greenrack-bench-probe", file=sys.stderr)
+            return 64
+    temporary = not args.out
+    out = Path(args.out or tempfile.mkdtemp(prefix="greenrack-bench."))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"bench: output in {out}")
+
+    counts = [int(x) for x in args.scaling.split(",") if x] or [args.devices]
+    table = []
+    try:
+        for n in counts:
+            runs = []
+            for r in range(1, args.runs + 1):
+                figures = run_once(args, n, out / f"n{n}-run{r}", r)
+                report(figures)
+                runs.append(figures)
+                for target in ("greenrackd", "reference"):
+                    if target in figures and figures[target]["delivered"] == 0:
+                        raise Failure(f"{target} delivered nothing")
+            m = medians(runs)
+            table.append((n, m))
+            if args.runs > 1 or len(counts) > 1:
+                print(f"=== medians of {args.runs} runs at {n} devices: " + json.dumps(m))
+            if not args.smoke:
+                check_targets(m)
+            (out / "results.json").write_text(json.dumps({"runs": runs, "medians": m}, indent=2))
+    except Failure as failure:
+        print(f"bench: FAILED: {failure}", file=sys.stderr)
+        return 1
+    if args.smoke and temporary:
+        shutil.rmtree(out, ignore_errors=True)  # a smoke run keeps its files only on failure
+    if len(table) > 1:
+        print("devices | greenrackd CPU % | per 1,000 devices | reference CPU % | RSS MB")
+        for n, m in table:
+            per = m["cpu_pct"] * 1000.0 / n if m["cpu_pct"] is not None else None
+            print(f"{n} | {fmt(m['cpu_pct'])} | {fmt(per)} | {fmt(m['reference_cpu_pct'])} | "
+                  f"{fmt(m['rss_mb'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

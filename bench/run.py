@@ -3,7 +3,7 @@
 
 Usage: bench/run.py [--devices N] [--runs R] [--warmup S] [--measure S] [--pdu-profile NAME]
                     [--only greenrackd|reference] [--scaling N,N,...] [--build-dir DIR]
-                    [--out DIR] [--smoke]
+                    [--out DIR] [--smoke] [--wrap "CMD ARGS"]
 
 For each run it starts, on 127.0.0.1 only and on free ports: a private mosquitto, a private
 influxd (InfluxDB 1.x) and greenrack-sim serving a generated site of N devices (default 1,000:
@@ -434,7 +434,8 @@ bind-address = "127.0.0.1:{PORTS['influx_rpc']}"
         targets = ["greenrackd", "reference"] if args.only == "both" else [args.only]
         if "greenrackd" in targets:
             figures["greenrackd"] = measure(
-                "greenrackd", [str(BIN["greenrackd"]), "--config", str(out / "greenrackd.toml")],
+                "greenrackd", args.wrap.split() + [str(BIN["greenrackd"]), "--config",
+                                                   str(out / "greenrackd.toml")],
                 procs, sim, broker, "greenrack/v1/bench/device/+/state", n, args.warmup,
                 args.measure, out, PORTS["metrics"])
         if "reference" in targets:
@@ -550,6 +551,9 @@ def main():
     parser.add_argument("--build-dir", default=str(REPO / "build"))
     parser.add_argument("--out", default="")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--wrap", default="",
+                        help="run greenrackd under this command, for profiling (e.g. "
+                             "'heaptrack -o FILE'); its figures then include the wrapper")
     args = parser.parse_args()
     if args.smoke:
         args.devices, args.runs, args.warmup, args.measure = 100, 1, 2, 5

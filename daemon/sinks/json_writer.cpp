@@ -12,6 +12,20 @@ void append_json_string(std::string& out, std::string_view text) {
     out += '"';
     std::size_t i = 0;
     while (i < text.size()) {
+        // Printable ASCII that needs no escape goes out as one run.
+        std::size_t run = i;
+        while (run < text.size()) {
+            const auto r = static_cast<unsigned char>(text[run]);
+            if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') {
+                break;
+            }
+            ++run;
+        }
+        if (run > i) {
+            out.append(text.data() + i, run - i);
+            i = run;
+            continue;
+        }
         auto c = static_cast<unsigned char>(text[i]);
         if (c >= 0x80) {
             std::size_t length = utf8_sequence_length(text, i);

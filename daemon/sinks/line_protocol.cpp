@@ -37,6 +37,16 @@ char without_skipped_start(char c) {
 
 void append_escaped(std::string& out, std::string_view text, std::string_view specials,
                     std::string_view backslash_hazards, bool blank_start = false) {
+    // Most names need nothing escaped: one append.
+    const bool plain =
+        std::none_of(
+            text.begin(), text.end(),
+            [&](char c) { return c == '\\' || c == '\n' || c == '\r' || contains(specials, c); }) &&
+        !(blank_start && !text.empty() && without_skipped_start(text[0]) != text[0]);
+    if (plain) {
+        out.append(text);
+        return;
+    }
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = without_line_break(text[i]);
         if (i == 0 && blank_start) {

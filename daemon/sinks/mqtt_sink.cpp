@@ -398,10 +398,11 @@ void MqttSink::on_completion(std::uint64_t seq, bool ok) {
         completions_.emplace_back(seq, ok);
     }
     completions_cv_.notify_all();
-    if (*alive_ && !stopping_) {
+    if (*alive_ && !stopping_ && !completions_posted_.exchange(true)) {
         auto alive = alive_;
         boost::asio::post(executor_, [this, alive] {
             if (*alive) {
+                completions_posted_ = false; // later acknowledgements post again
                 apply_completions();
                 pump();
             }

@@ -107,6 +107,9 @@ private:
     bool retry_pending_ = false;
     // Completions reported by Paho's threads, applied on the executor (or by stop()).
     std::mutex completions_mutex_;
+    // A handler that applies the completions is posted to the executor and has not run yet:
+    // acknowledgements arriving meanwhile join it instead of posting one handler each.
+    std::atomic<bool> completions_posted_{false};
     std::condition_variable completions_cv_;
     std::vector<std::pair<std::uint64_t, bool>> completions_;
     bool drop_logged_ = false;

@@ -1,7 +1,8 @@
 #include "daemon/sinks/spool_record.hpp"
 
+#include "daemon/sinks/crc32.hpp"
+
 #include <array>
-#include <boost/crc.hpp>
 
 namespace greenrack::sinks {
 
@@ -24,10 +25,7 @@ std::uint64_t get_le(std::string_view data, std::size_t at, int bytes) {
 }
 
 std::uint32_t checksum(std::string_view header_fields, std::string_view payload) {
-    boost::crc_32_type crc;
-    crc.process_bytes(header_fields.data(), header_fields.size());
-    crc.process_bytes(payload.data(), payload.size());
-    return crc.checksum();
+    return crc32(payload, crc32(header_fields));
 }
 
 } // namespace

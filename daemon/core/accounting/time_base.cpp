@@ -134,7 +134,7 @@ TickBreakdown SourceSeries::tick_breakdown(std::int64_t tick_start_ms) const {
     const std::int64_t end = tick_start_ms + settings_.tick_ms;
     TickBreakdown out;
 
-    // Counter spans touching the tick: [first_span, end of the deque) while start_ms < end.
+    // Counter spans touching the tick: [first_span, end of the queue) while start_ms < end.
     const auto first_span =
         std::partition_point(spans_.begin(), spans_.end(),
                              [&](const CounterSpan& span) { return span.end_ms <= start; });

@@ -4,9 +4,10 @@
 
 #include "daemon/core/accounting/accounting_types.hpp"
 
+#include "daemon/core/accounting/front_queue.hpp"
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+
 #include <optional>
 
 namespace greenrack::accounting {
@@ -113,8 +114,8 @@ private:
     CounterSpan classify(const CounterReading& a, const CounterReading& b) const;
 
     SeriesSettings settings_;
-    std::deque<Sample> samples_;    // accepted samples, oldest first (the newest always kept)
-    std::deque<CounterSpan> spans_; // contiguous counter spans, oldest first
+    FrontQueue<Sample> samples_;    // accepted samples, oldest first (the newest always kept)
+    FrontQueue<CounterSpan> spans_; // contiguous counter spans, oldest first
     std::optional<CounterReading> last_counter_;
     // Power integral and coverage over [last_counter_->ts_ms, newest sample): classify() needs
     // them when the next counter reading arrives, without keeping the samples.

@@ -115,7 +115,7 @@ Poller::Poller(const config::Config& config, boost::asio::any_io_executor execut
     : config_(&config), executor_(std::move(executor)), logger_(std::move(logger)),
       on_reading_(std::move(on_reading)) {
     for (std::size_t d = 0; d < config.devices.size(); ++d) {
-        auto slot = std::make_shared<Slot>(executor_);
+        auto slot = std::make_shared<Slot>(timer_io_.get_executor());
         slot->id = config.devices[d].id;
         slot->device = d;
         slot->interval = config.devices[d].poll_interval;
@@ -174,9 +174,14 @@ void Poller::start() {
         worker->start();
     }
     for (const auto& slot : slots_) {
-        align(*slot);
-        schedule(slot);
+        boost::asio::post(timer_io_, [this, slot] {
+            if (started_) {
+                align(*slot);
+                schedule(slot);
+            }
+        });
     }
+    timer_thread_ = std::thread([this] { timer_io_.run(); });
 }
 
 void Poller::poll_each_once() {
@@ -197,7 +202,12 @@ void Poller::schedule(const std::shared_ptr<Slot>& slot) {
         if (ec || !s || !started_) {
             return;
         }
-        s->worker->request_poll(s->local);
+        {
+            const std::lock_guard lock(slots_mutex_);
+            if (s->worker != nullptr) {
+                s->worker->request_poll(s->local);
+            }
+        }
         s->next += s->interval;
         const auto now = std::chrono::steady_clock::now();
         if (s->next <= now) {
@@ -211,8 +221,24 @@ void Poller::schedule(const std::shared_ptr<Slot>& slot) {
     });
 }
 
+// A retired worker may still deliver the poll it had in progress (or had finished before the
+// event loop got to its result): it counts for the device if the device is still polled the
+// same way in `next`, and is dropped otherwise.
+void Poller::retire_route(Route& route, const config::Config& running, const config::Config& next) {
+    for (std::size_t& global : route.globals) {
+        const config::DeviceConfig& before = running.devices[global];
+        const config::DeviceConfig* after = next.find_device(before.id);
+        global = after != nullptr && same_poll_settings(before, *after)
+                     ? static_cast<std::size_t>(after - next.devices.data())
+                     : retired_device;
+    }
+}
+
 void Poller::on_result(const Route& route, modbus::PollResult&& result) {
     const std::size_t device = route.globals[result.device];
+    if (device == retired_device) {
+        return;
+    }
     Slot& slot = *slots_[device];
     core::DeviceReading reading;
     reading.device = device;
@@ -229,6 +255,8 @@ void Poller::on_result(const Route& route, modbus::PollResult&& result) {
 
 std::size_t Poller::reconfigure(const config::Config& next) {
     const config::Config& running = *config_;
+    // The timer thread waits while slots and workers are rearranged.
+    const std::lock_guard lock(slots_mutex_);
 
     // Slots: kept (same timer, phase and sequence) when the id and interval stay.
     std::vector<std::shared_ptr<Slot>> slots;
@@ -247,19 +275,24 @@ std::size_t Poller::reconfigure(const config::Config& next) {
             }
         }
         if (!slot) {
-            slot = std::make_shared<Slot>(executor_);
+            slot = std::make_shared<Slot>(timer_io_.get_executor());
             slot->id = device.id;
             slot->interval = device.poll_interval;
             slot->seq = seq; // a device whose interval changed continues its sequence
-            align(*slot);
-            schedule(slot);
+            boost::asio::post(timer_io_, [this, slot] {
+                if (started_) {
+                    align(*slot);
+                    schedule(slot);
+                }
+            });
         }
         slot->device = d;
         slots.push_back(std::move(slot));
     }
     for (auto& old : slots_) {
         if (old) {
-            old->timer.cancel(); // removed, or rescheduled above under a new interval
+            // Removed, or rescheduled above under a new interval (on the timer's own thread).
+            boost::asio::post(timer_io_, [old] { old->timer.cancel(); });
         }
     }
     slots_ = std::move(slots);
@@ -311,7 +344,8 @@ std::size_t Poller::reconfigure(const config::Config& next) {
         if (predecessor < workers_.size()) {
             // Retire the old worker of this bus first; the new one starts once it has stopped.
             reused[predecessor] = true;
-            routes_[predecessor]->alive = false;
+            retire_route(*routes_[predecessor], running, next);
+            retired_routes_.push_back(routes_[predecessor]);
             std::weak_ptr<Route> successor = route;
             modbus::BusWorker* next_worker = worker.get();
             retiring_.emplace_back([old = std::move(workers_[predecessor]), executor = executor_,
@@ -332,7 +366,8 @@ std::size_t Poller::reconfigure(const config::Config& next) {
     }
     for (std::size_t w = 0; w < workers_.size(); ++w) {
         if (!reused[w]) { // a bus with no devices any more
-            routes_[w]->alive = false;
+            retire_route(*routes_[w], running, next);
+            retired_routes_.push_back(routes_[w]);
             retiring_.emplace_back([old = std::move(workers_[w])]() mutable { old->stop(); });
         }
     }
@@ -350,9 +385,21 @@ void Poller::stop() {
     for (auto& route : routes_) {
         route->alive = false;
     }
+    for (auto& route : retired_routes_) {
+        route->alive = false;
+    }
+    timer_work_.reset();
+    timer_io_.stop(); // no poll is requested any more
+    if (timer_thread_.joinable()) {
+        timer_thread_.join();
+    }
+    // The timer thread is gone: cancel the timers here and run what is left queued (every
+    // handler returns at once now), so nothing holds a slot when the poller goes away.
     for (auto& slot : slots_) {
         slot->timer.cancel();
     }
+    timer_io_.restart();
+    timer_io_.poll();
     for (auto& worker : workers_) {
         worker->stop();
     }

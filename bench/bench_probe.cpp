@@ -59,14 +59,12 @@ struct Options {
 
 std::int64_t parse_number(std::string_view name, std::string_view text, std::int64_t min,
                           std::int64_t max) {
-    std::int64_t value = 0;
-    const char* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc() || ptr != end || value < min || value > max) {
+    const auto value = parse_integer(text, min, max);
+    if (!value) {
         usage_error(std::string(name) + " must be a number " + std::to_string(min) + ".." +
                     std::to_string(max) + ", got '" + std::string(text) + "'");
     }
-    return value;
+    return *value;
 }
 
 Options parse_options(int argc, char** argv) {

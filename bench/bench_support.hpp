@@ -51,6 +51,10 @@ inline constexpr int max_registers_per_request = 125;
 // unique) and throws DeviceFileError naming the first bad line. An empty file is an error too.
 std::vector<DeviceSpec> parse_device_file(std::istream& in);
 
+// A whole decimal number in [min, max], nothing else in `text`; nullopt otherwise.
+std::optional<std::int64_t> parse_integer(std::string_view text, std::int64_t min,
+                                          std::int64_t max);
+
 // The number after `"<key>"` followed by optional whitespace, ':' and optional whitespace, in a
 // JSON text, found by string search only (no parse): the first occurrence of the quoted key that
 // is not preceded by a backslash (an escaped quote inside a string value). nullopt when the key

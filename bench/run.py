@@ -32,8 +32,9 @@ stays in --out (default: a new directory under $TMPDIR; removed after a passing 
 device count and prints a table. --smoke: a 10-second check that the harness works (100 devices,
 2 s warm-up, 5 s window, both targets); it fails only when a program fails or nothing arrives.
 
-Exit status: 0 done (targets are reported, not enforced), 1 a program failed or delivered
-nothing, 64 bad usage.
+Exit status: 0 done (targets are reported, not enforced; a target that had to be killed at the
+end is reported with a WARNING line), 1 a program failed to start, died during the window or
+delivered nothing, 64 bad usage.
 """
 
 import argparse
@@ -67,6 +68,14 @@ TARGETS = [
     ("tick_p99_ms", "<=", 2.0, "accounting tick p99 (ms)"),
     ("startup_s", "<=", 1.0, "start-up to first publish (s)"),
 ]
+
+
+class UsageParser(argparse.ArgumentParser):
+    """Bad usage exits 64, like the project's other tools."""
+
+    def error(self, message):
+        print(f"bench/run.py: {message} (see --help)", file=sys.stderr)
+        sys.exit(64)
 
 
 class Failure(Exception):
@@ -330,10 +339,9 @@ def measure(name, argv, procs, sim_proc, broker_proc, topic, devices, warmup, wi
         probe.wait(timeout=window + warmup + 30)
     except subprocess.TimeoutExpired as exc:
         raise Failure(f"{name}: the probe did not finish") from exc
+    stop_started = time.time()
     status = procs.stop(target)
     procs.forget(target)
-    if status not in (0, -signal.SIGTERM):
-        raise Failure(f"{name} exited with status {status}: see {out / (name + '.log')}")
     result = json.loads(probe_json.read_text())
     wall = t1 - t0
     figures = {
@@ -351,6 +359,10 @@ def measure(name, argv, procs, sim_proc, broker_proc, topic, devices, warmup, wi
         "startup_s": (result["first_message_unix_ms"] / 1000.0 - started)
         if result.get("first_message_unix_ms") else None,
     }
+    # A target that needed SIGKILL (it ignored SIGTERM for 10 s, e.g. an overloaded event loop)
+    # is reported, not hidden: its figures stand, with this note.
+    figures["exit_status"] = status
+    figures["stop_s"] = time.time() - stop_started
     if metrics_port:
         requests = metric_sum(metrics1, "greenrack_self_modbus_requests_total") - metric_sum(
             metrics0, "greenrack_self_modbus_requests_total")
@@ -495,6 +507,9 @@ def report(figures):
         print(f"{name}: start-up to first publish {fmt(f['startup_s'], ' s', 2)}")
         print(f"{name}: simulator CPU {fmt(f['sim_cpu_pct'], ' %')}, mosquitto CPU "
               f"{fmt(f['broker_cpu_pct'], ' %')}")
+        if f.get("exit_status") not in (0, -signal.SIGTERM):
+            print(f"{name}: WARNING: stopped with status {f['exit_status']} after "
+                  f"{fmt(f['stop_s'], ' s')} (SIGTERM, then SIGKILL after 10 s)")
     if figures.get("cpu_ratio") is not None:
         print(f"ratio greenrackd/reference: CPU {fmt(figures['cpu_ratio'], 'x', 2)}, "
               f"RSS {fmt(figures['rss_ratio'], 'x', 2)}")
@@ -540,7 +555,8 @@ def check_targets(m):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], usage=__doc__)
+    # The module docstring is the help text (argparse would read its "%" as format codes).
+    parser = UsageParser(usage=__doc__.replace("%", "%%"))
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=20)

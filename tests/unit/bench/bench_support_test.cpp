@@ -219,3 +219,17 @@ TEST_CASE("bench: JSON string escaping of error texts", "[bench]") {
     append_json_escaped(out, "a\"b\\c\n\x01");
     CHECK(out == "a\\\"b\\\\c\\u000a\\u0001");
 }
+
+TEST_CASE("bench: command-line integers are whole numbers inside their range, nothing else",
+          "[bench]") {
+    using greenrack::bench::parse_integer;
+    CHECK(parse_integer("1000", 1, 10'000) == 1000);
+    CHECK(parse_integer("0", 0, 5) == 0);
+    CHECK_FALSE(parse_integer("0", 1, 5));
+    CHECK_FALSE(parse_integer("6", 1, 5));
+    CHECK_FALSE(parse_integer("2.0", 0, 5));
+    CHECK_FALSE(parse_integer("3s", 0, 5));
+    CHECK_FALSE(parse_integer("", 0, 5));
+    CHECK_FALSE(parse_integer("-1", 0, 5));
+    CHECK(parse_integer("-1", -5, 5) == -1);
+}

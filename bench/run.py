@@ -133,7 +133,10 @@ class Processes:
     def start(self, name, argv, watch=True):
         """watch: the process must run until stopped (check_alive() fails otherwise)."""
         log = open(self.out / f"{name}.log", "wb")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.out)
+        # Its own process group: stopping it also stops what it started (a --wrap profiler's
+        # child), never the harness.
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.out,
+                                start_new_session=True)
         self.procs.append((name, proc, log, watch))
         return proc
 
@@ -145,6 +148,10 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything of its group still running
+        except ProcessLookupError:
+            pass
         return proc.returncode
 
     def stop_all(self):

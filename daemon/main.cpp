@@ -5,6 +5,7 @@
 #include "daemon/app/logging.hpp"
 #include "daemon/app/poller.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/config/fleet_view.hpp"
 #include "drivers/common/config_error.hpp"
 #include "greenrack/version.hpp"
 
@@ -92,7 +93,8 @@ int main(int argc, char** argv) {
             state != nullptr && *state != '\0') {
             loaded.daemon.state_directory = state;
         }
-        return loaded;
+        // A fleet shard or aggregator runs with the part of the site its role sees.
+        return greenrack::config::role_view(loaded);
     };
     greenrack::config::Config config;
     try {
@@ -122,6 +124,19 @@ int main(int argc, char** argv) {
         std::cout << path << ": ok: site " << config.site.id << ", " << config.devices.size()
                   << " devices on " << config.buses.size() << " buses, " << racks << " racks, "
                   << active_rules << " alert rules\n";
+        if (config.fleet.role != greenrack::config::FleetRole::single) {
+            std::cout << "fleet: " << greenrack::config::to_string(config.fleet.role);
+            if (config.fleet.role == greenrack::config::FleetRole::shard) {
+                std::cout << " " << config.fleet.shard << " polls " << config.devices.size()
+                          << " of the site's " << config.fleet.site->devices.size() << " devices";
+            } else {
+                std::cout << " " << config.fleet.instance << " merges shards";
+                for (const auto& shard : config.fleet.shards) {
+                    std::cout << " " << shard;
+                }
+            }
+            std::cout << "\n";
+        }
         if (vm.count("plan") != 0U) {
             for (const auto& line : greenrack::app::Poller::describe_plans(config)) {
                 std::cout << line << "\n";

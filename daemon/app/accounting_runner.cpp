@@ -40,10 +40,15 @@ std::vector<std::string> rack_ids(const config::Config& config) {
 
 AccountingRunner::AccountingRunner(const config::Config& config, boost::asio::io_context& io,
                                    std::string topic_base, Publish publish, EmitLines emit_lines,
-                                   std::shared_ptr<spdlog::logger> logger)
+                                   std::shared_ptr<spdlog::logger> logger, bool external_inputs)
     : config_(&config), io_(io), topic_base_(std::move(topic_base)), publish_(std::move(publish)),
       emit_lines_(std::move(emit_lines)), logger_(std::move(logger)), engine_(settings_of(config)),
-      site_(config), timer_(io), tick_ms_(config.accounting.settings.tick.count()) {}
+      timer_(io), tick_ms_(config.accounting.settings.tick.count()),
+      external_inputs_(external_inputs) {
+    if (!external_inputs_) {
+        site_.emplace(config);
+    }
+}
 
 AccountingRunner::~AccountingRunner() {
     timer_.cancel();
@@ -111,7 +116,9 @@ void AccountingRunner::start() {
         next_tick_ms_ = engine_.last_tick_ms() + tick_ms_;
     }
     last_persist_ = std::chrono::steady_clock::now();
-    arm();
+    if (!external_inputs_) {
+        arm();
+    }
 }
 
 void AccountingRunner::arm() {
@@ -126,7 +133,24 @@ void AccountingRunner::arm() {
 }
 
 void AccountingRunner::add(const core::DeviceReading& reading) {
-    site_.add(reading);
+    if (site_) {
+        site_->add(reading);
+    }
+}
+
+void AccountingRunner::process_inputs(const accounting::TickInputs& inputs) {
+    const auto compute_start = std::chrono::steady_clock::now();
+    accounting::TickResult tick = engine_.process(inputs);
+    tick_compute_.observe(0, std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - compute_start));
+    if (tick.ignored) {
+        return;
+    }
+    next_tick_ms_ = std::max(next_tick_ms_, inputs.start_ms + tick_ms_);
+    publish_tick(std::move(tick));
+    if (std::chrono::steady_clock::now() - last_persist_ >= config_->accounting.persist_interval) {
+        persist();
+    }
 }
 
 void AccountingRunner::on_timer() {
@@ -143,7 +167,7 @@ void AccountingRunner::on_timer() {
         process(next_tick_ms_);
         next_tick_ms_ += tick_ms_;
     }
-    site_.forget_before(next_tick_ms_);
+    site_->forget_before(next_tick_ms_);
     if (std::chrono::steady_clock::now() - last_persist_ >= config_->accounting.persist_interval) {
         persist();
     }
@@ -152,11 +176,14 @@ void AccountingRunner::on_timer() {
 
 void AccountingRunner::process(std::int64_t tick_start_ms) {
     const auto compute_start = std::chrono::steady_clock::now();
-    accounting::TickInputs inputs = site_.tick_inputs(tick_start_ms);
+    accounting::TickInputs inputs = site_->tick_inputs(tick_start_ms);
     accounting::TickResult tick = engine_.process(inputs);
     tick_compute_.observe(0, std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::steady_clock::now() - compute_start));
+    publish_tick(std::move(tick));
+}
 
+void AccountingRunner::publish_tick(accounting::TickResult tick) {
     std::vector<accounting::Rollup> open = engine_.open_rollups();
     const accounting::Rollup* hour = nullptr;
     for (const auto& rollup : open) {
@@ -236,8 +263,11 @@ void AccountingRunner::reconfigure(const config::Config& next, std::string topic
                       "keep its energy)",
                       rack);
     }
-    core::SiteModel site(next);
-    site.adopt_history(site_);
+    std::optional<core::SiteModel> site;
+    if (!external_inputs_) {
+        site.emplace(next);
+        site->adopt_history(*site_);
+    }
     if (rack_ids(next) != rack_ids(*config_)) {
         last_.reset(); // its racks are the old ones
     }

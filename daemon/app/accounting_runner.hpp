@@ -27,9 +27,11 @@ public:
     // Receives InfluxDB line protocol for each tick and closed roll-up (may be empty: no lines).
     using EmitLines = std::function<void(std::string lines)>;
 
+    // external_inputs: the ticks' inputs come from process_inputs() (a fleet aggregator) instead
+    // of the readings; there is then no site model and no timer.
     AccountingRunner(const config::Config& config, boost::asio::io_context& io,
                      std::string topic_base, Publish publish, EmitLines emit_lines,
-                     std::shared_ptr<spdlog::logger> logger);
+                     std::shared_ptr<spdlog::logger> logger, bool external_inputs = false);
     ~AccountingRunner();
 
     // Called after each tick is published (the alert engine evaluates there); hour_so_far is the
@@ -40,6 +42,12 @@ public:
 
     void start();
     void add(const core::DeviceReading& reading);
+    // external_inputs only: computes and publishes one tick (ignored when it is not after the
+    // last one), and persists the state when it is due.
+    void process_inputs(const accounting::TickInputs& inputs);
+    // The first tick this runner computes (after start()): the one after the tick in progress at
+    // start-up, or the one after the last tick of the restored state.
+    std::int64_t next_tick_ms() const { return next_tick_ms_; }
     void stop(); // persists the state
 
     // Live reload to `next` (which must stay alive from now on; same site, tick and battery
@@ -61,6 +69,7 @@ private:
     void arm();
     void on_timer();
     void process(std::int64_t tick_start_ms);
+    void publish_tick(accounting::TickResult tick);
     void persist();
     void restore();
 
@@ -72,7 +81,7 @@ private:
     TickObserver observer_;
     std::shared_ptr<spdlog::logger> logger_;
     accounting::Engine engine_;
-    core::SiteModel site_;
+    std::optional<core::SiteModel> site_; // none with external inputs
     boost::asio::steady_timer timer_;
     std::int64_t tick_ms_;
     std::int64_t next_tick_ms_ = 0;
@@ -80,6 +89,7 @@ private:
     core::PollHistograms tick_compute_{1, core::default_compute_buckets()};
     std::chrono::steady_clock::time_point last_persist_{};
     bool started_ = false;
+    bool external_inputs_ = false;
 };
 
 } // namespace greenrack::app

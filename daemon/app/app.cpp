@@ -2,9 +2,11 @@
 
 #include "daemon/app/accounting_runner.hpp"
 #include "daemon/app/alert_runner.hpp"
+#include "daemon/app/fleet_aggregator.hpp"
 #include "daemon/app/poller.hpp"
 #include "daemon/app/reload_plan.hpp"
 #include "daemon/app/service_notifier.hpp"
+#include "daemon/app/shard_publisher.hpp"
 #include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
 #include "daemon/core/site_summary.hpp"
@@ -122,6 +124,37 @@ private:
     std::string base(const config::Config& config) const {
         return config.mqtt.topic_prefix + "/" + config.site.id;
     }
+    // A fleet shard or aggregator has its own status topic (the site's is a single daemon's).
+    std::string status_topic(const config::Config& config) const {
+        switch (config.fleet.role) {
+        case config::FleetRole::shard:
+            return base(config) + "/fleet/shard/" + config.fleet.shard + "/status";
+        case config::FleetRole::aggregator:
+            return base(config) + "/fleet/aggregator/" + config.fleet.instance + "/status";
+        case config::FleetRole::single:
+            break;
+        }
+        return base(config) + "/status";
+    }
+    // Publications of the accounting and alerts: through the aggregator's lease gate in an
+    // aggregator, straight to the sinks otherwise.
+    void publish_gated(const std::string& topic, std::string payload, bool retain) {
+        if (aggregator_) {
+            aggregator_->gated([this, topic, payload = std::move(payload), retain]() mutable {
+                publish(topic, std::move(payload), retain);
+            });
+            return;
+        }
+        publish(topic, std::move(payload), retain);
+    }
+    void emit_lines_gated(std::string lines) {
+        if (aggregator_) {
+            aggregator_->gated(
+                [this, lines = std::move(lines)]() mutable { emit_lines(std::move(lines)); });
+            return;
+        }
+        emit_lines(std::move(lines));
+    }
     bool lines_wanted() const {
         return influx_ || (mqtt_ && !cfg_->mqtt.line_protocol_topic.empty());
     }
@@ -164,6 +197,9 @@ private:
     std::unique_ptr<sinks::MqttSink> mqtt_;
     std::unique_ptr<sinks::InfluxSink> influx_;
     std::unique_ptr<AccountingRunner> balance_;
+    fleet::FleetStats fleet_stats_;
+    std::unique_ptr<ShardPublisher> shard_;       // fleet.role = shard
+    std::unique_ptr<FleetAggregator> aggregator_; // fleet.role = aggregator
     std::unique_ptr<sinks::AlertmanagerSink> alertmanager_;
     std::unique_ptr<AlertRunner> alert_runner_;
     std::unique_ptr<Poller> poller_;
@@ -197,7 +233,7 @@ void Daemon::start_mqtt(const config::Config& config) {
     }
     auto mqtt_log = loggers_.make("mqtt");
     mqtt_ = std::make_unique<sinks::MqttSink>(
-        config.mqtt, base(config) + "/status",
+        config.mqtt, status_topic(config),
         std::make_unique<sinks::Spool>(spool_options(config, "mqtt"), "mqtt", mqtt_log,
                                        std::chrono::system_clock::now()),
         io_.get_executor(), mqtt_log);
@@ -249,12 +285,32 @@ void Daemon::start_accounting(const config::Config& config) {
     if (!config.accounting.enabled) {
         return;
     }
+    if (config.fleet.role == config::FleetRole::shard) {
+        // A shard sends its part of every tick; the aggregator computes the green figures.
+        shard_ = std::make_unique<ShardPublisher>(
+            config, io_, base(config),
+            [this](const std::string& topic, std::string payload, bool retain) {
+                publish(topic, std::move(payload), retain);
+            },
+            fleet_stats_, loggers_.make("fleet"));
+        return;
+    }
+    const bool aggregator = config.fleet.role == config::FleetRole::aggregator;
     balance_ = std::make_unique<AccountingRunner>(
         config, io_, base(config),
         [this](const std::string& topic, std::string payload, bool retain) {
-            publish(topic, std::move(payload), retain);
+            publish_gated(topic, std::move(payload), retain);
         },
-        [this](std::string lines) { emit_lines(std::move(lines)); }, loggers_.make("accounting"));
+        [this](std::string lines) { emit_lines_gated(std::move(lines)); },
+        loggers_.make("accounting"), aggregator);
+    if (aggregator) {
+        aggregator_ = std::make_unique<FleetAggregator>(
+            config, io_, base(config), *balance_,
+            [this](const std::string& topic, std::string payload, bool retain) {
+                publish(topic, std::move(payload), retain);
+            },
+            fleet_stats_, loggers_.make("fleet"), loggers_.make("mqtt-in"));
+    }
     balance_->set_tick_observer(
         [this](const accounting::TickResult& tick, const accounting::Rollup* hour) {
             if (alert_runner_) {
@@ -270,11 +326,12 @@ void Daemon::start_alerts(const config::Config& config) {
     alert_runner_ = std::make_unique<AlertRunner>(
         config, base(config),
         [this](const std::string& topic, std::string payload, bool retain) {
-            publish(topic, std::move(payload), retain);
+            publish_gated(topic, std::move(payload), retain);
         },
-        [this](std::string lines) { emit_lines(std::move(lines)); },
+        [this](std::string lines) { emit_lines_gated(std::move(lines)); },
         [this](sinks::AmAlert alert, bool resolved) {
-            if (!alertmanager_) {
+            // A standby aggregator leaves Alertmanager to the active one.
+            if (!alertmanager_ || (aggregator_ && !aggregator_->active())) {
                 return;
             }
             if (resolved) {
@@ -320,6 +377,9 @@ void Daemon::on_reading(core::DeviceReading&& reading) {
     poll_histograms_->observe(reading.device, reading.duration);
     if (balance_) {
         balance_->add(reading);
+    }
+    if (shard_) {
+        shard_->add(reading);
     }
     if (alert_runner_) {
         alert_runner_->add(reading);
@@ -376,6 +436,9 @@ void Daemon::start_prometheus(const config::Config& config) {
             }
             if (alertmanager_) {
                 input.alertmanager = &alertmanager_->stats();
+            }
+            if (cfg_->fleet.role != config::FleetRole::single) {
+                input.fleet = &fleet_stats_;
             }
             input.version = version_string;
             input.now = system_clock::now();
@@ -493,6 +556,12 @@ int Daemon::run() {
     if (balance_) {
         balance_->start();
     }
+    if (aggregator_) {
+        aggregator_->start();
+    }
+    if (shard_) {
+        shard_->start();
+    }
     if (options_.summary) {
         summary_ = std::make_unique<PeriodicTimer>(io_, milliseconds(1000), milliseconds(600),
                                                    [this] { print_summary(); });
@@ -541,6 +610,12 @@ void Daemon::stop() {
     }
     if (device_alerts_) {
         device_alerts_->cancel();
+    }
+    if (shard_) {
+        shard_->stop();
+    }
+    if (aggregator_) {
+        aggregator_->stop(); // hands the lease over
     }
     if (balance_) {
         balance_->stop();

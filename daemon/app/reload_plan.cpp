@@ -54,6 +54,12 @@ std::optional<std::string> reload_blocker(const config::Config& running,
                ": this needs a restart (systemctl restart greenrackd); the running "
                "configuration stays in force";
     };
+    if (running.fleet.role != config::FleetRole::single ||
+        next.fleet.role != config::FleetRole::single) {
+        return "a fleet shard or aggregator ([fleet] role) is reconfigured by a restart "
+               "(systemctl restart greenrackd; docs/fleet.md): the running configuration stays "
+               "in force";
+    }
     if (running.site.id != next.site.id) {
         return refuse("site.id", "\"" + running.site.id + "\"", "\"" + next.site.id + "\"");
     }

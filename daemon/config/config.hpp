@@ -172,6 +172,9 @@ struct DeviceConfig {
     std::uint16_t max_gap = 0;                                // profile value unless overridden
     // profile = "sunspec" only: flip the sign of the power read (meter W, battery W).
     bool invert_power = false;
+    // [fleet]: the shard that polls this device (empty: none; every device needs one when
+    // fleet.role is shard or aggregator, docs/fleet.md).
+    std::string shard;
 };
 
 // Which PDU inlets / outlets make up a rack.
@@ -205,6 +208,36 @@ struct AccountingConfig {
     std::vector<std::string> facility;    // default: every facility_meter
 };
 
+struct Config;
+
+// [fleet]: one daemon for the whole site (single), or a site split over several daemons: shards
+// that each poll their own devices and publish their part of every accounting tick, and an
+// aggregator (plus standbys) that merges the parts and runs the accounting and alerts
+// (docs/fleet.md).
+enum class FleetRole : std::uint8_t { single, shard, aggregator };
+std::string_view to_string(FleetRole role);
+
+struct FleetConfig {
+    FleetRole role = FleetRole::single;
+    std::string shard;               // role = shard: the shard this daemon is
+    std::vector<std::string> shards; // every shard of the site (from the devices), sorted
+    // aggregator: this instance's name in the lease (two aggregators need two names)
+    std::string instance = "aggregator";
+    // aggregator: a tick is computed when every shard sent its part, or this long after the
+    // tick is due (publish_delay after its end) with the missing shards' quantities missing.
+    milliseconds deadline{3'000};
+    // aggregator: parts arriving after their tick was computed are reported as a correction
+    // when they arrive within this long of the tick's end (later ones are only counted).
+    milliseconds correction_window{300'000};
+    // aggregator: the lease on the retained topic <prefix>/<site>/fleet/lease; the active
+    // instance renews it every lease_renew, a standby takes over once it is lease_ttl old.
+    milliseconds lease_ttl{6'000};
+    milliseconds lease_renew{2'000};
+    // The whole site as loaded (every device, rack and source); the daemon's own Config is the
+    // view of its role (role_view). Null for role = single.
+    std::shared_ptr<const Config> site;
+};
+
 struct Config {
     std::filesystem::path source; // the file it was loaded from
     SiteConfig site;
@@ -219,6 +252,7 @@ struct Config {
     PrometheusConfig prometheus;
     AlertsConfig alerts;
     AlertmanagerConfig alertmanager;
+    FleetConfig fleet;
 
     const BusConfig* find_bus(std::string_view id) const;
     const DeviceConfig* find_device(std::string_view id) const;

@@ -199,17 +199,20 @@ public:
     Config load() {
         document_ = common::parse_toml_file(path_);
         const TableReader root(document_, file_, "");
-        check_keys(root, {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting",
-                          "influxdb", "spool", "prometheus", "alerts", "alert", "alertmanager"});
+        check_keys(root,
+                   {"site", "daemon", "mqtt", "bus", "device", "rack", "accounting", "influxdb",
+                    "spool", "prometheus", "alerts", "alert", "alertmanager", "fleet"});
 
         config_.source = path_;
         load_site(root);
         load_daemon(root);
         load_mqtt(root);
+        load_fleet_role(root);
         load_buses(root);
         load_devices(root);
         load_racks(root);
         load_accounting(root);
+        load_fleet(root);
         load_influxdb(root);
         load_spool(root);
         load_prometheus(root);
@@ -493,6 +496,7 @@ private:
             mqtt.fail("uri", "invalid broker URI " + quote(out.uri) + ": " + *problem);
         }
         out.client_id = mqtt.get_string("client_id", "");
+        client_id_explicit_ = !out.client_id.empty();
         if (out.client_id.empty()) {
             out.client_id = "greenrackd-" + config_.site.id;
         } else if (out.client_id.size() > 256 ||
@@ -880,6 +884,88 @@ private:
         return out;
     }
 
+    // [fleet] role first: the devices need it (every device names its shard in a fleet).
+    void load_fleet_role(const TableReader& root) {
+        const TableReader fleet = optional_section(root, "fleet");
+        const std::string role = fleet.get_string("role", "single");
+        if (role == "shard") {
+            config_.fleet.role = FleetRole::shard;
+        } else if (role == "aggregator") {
+            config_.fleet.role = FleetRole::aggregator;
+        } else if (role != "single") {
+            fleet.fail("role", "unknown role " + quote(role) + " (single, shard or aggregator)");
+        }
+    }
+
+    void load_fleet(const TableReader& root) {
+        const TableReader fleet = optional_section(root, "fleet");
+        check_keys(fleet, {"role", "shard", "instance", "deadline", "correction_window",
+                           "lease_ttl", "lease_renew"});
+        FleetConfig& out = config_.fleet;
+        fleet.get_string("role", "single"); // read (and checked) by load_fleet_role
+        std::set<std::string> shards;
+        for (const DeviceConfig& device : config_.devices) {
+            if (!device.shard.empty()) {
+                shards.insert(device.shard);
+            }
+        }
+        out.shards.assign(shards.begin(), shards.end());
+        const bool fleet_role = out.role != FleetRole::single;
+        if (fleet_role && !config_.mqtt.enabled) {
+            fleet.fail("role", "a fleet shard or aggregator exchanges the ticks over MQTT: "
+                               "mqtt.enabled must be true");
+        }
+        if (fleet_role && config_.mqtt.qos < 1) {
+            fleet.fail("role", "a fleet shard or aggregator needs mqtt.qos = 1 or 2 (the tick "
+                               "parts are delivered at least once), got 0");
+        }
+        if (out.role == FleetRole::aggregator && !fleet.has("instance") && client_id_explicit_) {
+            out.instance = config_.mqtt.client_id;
+        }
+        out.instance = fleet.get_string("instance", out.instance);
+        if (!is_id(out.instance, false)) {
+            fleet.fail("instance", id_problem(out.instance, false));
+        }
+        if (fleet.has("instance") && out.role != FleetRole::aggregator) {
+            fleet.fail("instance", "only with role = \"aggregator\"");
+        }
+        if (out.role == FleetRole::shard) {
+            out.shard = require_nonempty(fleet, "shard");
+            if (shards.count(out.shard) == 0) {
+                fleet.fail("shard",
+                           "no [[device]] has shard = " + quote(out.shard) +
+                               (out.shards.empty() ? std::string()
+                                                   : " (known: " + join(out.shards) + ")"));
+            }
+        } else if (fleet.has("shard")) {
+            fleet.fail("shard", "only with role = \"shard\" (a device's shard is set in its "
+                                "[[device]])");
+        }
+        if (out.role == FleetRole::aggregator && !config_.accounting.enabled) {
+            fleet.fail("role", "an aggregator runs the accounting: [accounting] enabled must "
+                               "not be false");
+        }
+        out.deadline = fleet.get_duration("deadline", out.deadline, milliseconds(0), minutes(10));
+        out.correction_window = fleet.get_duration("correction_window", out.correction_window,
+                                                   milliseconds(0), hours(24));
+        out.lease_ttl = fleet.get_duration("lease_ttl", out.lease_ttl, seconds(1), minutes(10));
+        out.lease_renew =
+            fleet.get_duration("lease_renew", out.lease_renew, milliseconds(100), minutes(5));
+        if (out.lease_renew * 2 > out.lease_ttl) {
+            fleet.fail(fleet.has("lease_renew") ? "lease_renew" : "lease_ttl",
+                       "lease_renew (" + format_duration(out.lease_renew) +
+                           ") must be at most half of lease_ttl (" +
+                           format_duration(out.lease_ttl) +
+                           "), or one late renewal hands the site to the standby");
+        }
+        if (!client_id_explicit_ && out.role == FleetRole::shard) {
+            config_.mqtt.client_id = "greenrackd-" + config_.site.id + "-" + out.shard;
+        } else if (!client_id_explicit_ && out.role == FleetRole::aggregator) {
+            config_.mqtt.client_id = "greenrackd-" + config_.site.id + "-" + out.instance;
+        }
+        fleet.reject_unknown_keys();
+    }
+
     std::vector<std::string> ids_of_buses() const {
         std::vector<std::string> ids;
         for (const BusConfig& bus : config_.buses) {
@@ -895,7 +981,7 @@ private:
         for (const TableReader& device : table_array(root, "device")) {
             check_keys(device, {"id", "bus", "unit_id", "profile", "role", "invert_power",
                                 "poll_interval", "response_timeout", "connect_delay", "request_gap",
-                                "max_registers", "max_gap"});
+                                "max_registers", "max_gap", "shard"});
             DeviceConfig out;
             out.id = read_id(device, seen, "device");
 
@@ -941,6 +1027,15 @@ private:
                                        "is read in as few requests as max_registers allows");
             }
             out.invert_power = device.get_bool("invert_power", false);
+            out.shard = device.get_string("shard", "");
+            if (device.has("shard") && !is_id(out.shard, false)) {
+                device.fail("shard", id_problem(out.shard, false));
+            }
+            if (out.shard.empty() && config_.fleet.role != FleetRole::single) {
+                device.fail_here("device " + quote(out.id) + " has no shard: with fleet.role = " +
+                                 quote(std::string(to_string(config_.fleet.role))) +
+                                 " every device needs shard = \"<id>\" (the daemon that polls it)");
+            }
 
             out.poll_interval = device.get_duration("poll_interval", out.poll_interval,
                                                     milliseconds(100), hours(1));
@@ -1251,6 +1346,7 @@ private:
     toml::table empty_table_;
     Config config_;
     std::vector<TableReader> bus_tables_; // parallel to config_.buses, for located errors
+    bool client_id_explicit_ = false;     // mqtt.client_id was set in the file
     std::map<std::string, std::shared_ptr<const profiles::DeviceProfile>, std::less<>> profiles_;
     std::array<std::shared_ptr<const profiles::DeviceProfile>, 6> sunspec_profiles_; // by role
 };

@@ -200,41 +200,47 @@ accounting::Energy SiteModel::sum(const std::vector<std::size_t>& channels,
     return accounting::sum_energies(parts);
 }
 
-accounting::TickInputs SiteModel::tick_inputs(std::int64_t tick_start_ms) const {
-    accounting::TickInputs in;
-    in.start_ms = tick_start_ms;
+std::optional<accounting::Energy> SiteModel::part_sum(const std::vector<std::size_t>& channels,
+                                                      std::int64_t tick_start_ms,
+                                                      std::uint32_t& flags) const {
+    if (channels.empty()) {
+        return std::nullopt; // no device of this part feeds the quantity
+    }
+    return sum(channels, tick_start_ms, flags);
+}
+
+accounting::SourceLayout SiteModel::layout() const {
+    accounting::SourceLayout layout;
+    layout.has_pv = !pv_.empty();
+    layout.has_wind = !wind_.empty();
+    layout.has_battery = !batteries_.empty();
+    layout.facility_metered = facility_metered_;
+    layout.racks = racks_.size();
+    return layout;
+}
+
+accounting::PartialInputs SiteModel::partial_inputs(std::int64_t tick_start_ms) const {
+    accounting::PartialInputs part;
+    part.start_ms = tick_start_ms;
     std::uint32_t flags = 0;
-    in.pv = sum(pv_, tick_start_ms, flags);
-    in.wind = sum(wind_, tick_start_ms, flags);
-    if (pv_.empty() && wind_.empty()) {
-        in.pv = accounting::Energy{0.0, accounting::SourceQuality::ok}; // no on-site renewables
-    } else if (pv_.empty()) {
-        in.pv = accounting::Energy{0.0, in.wind.quality};
-    } else if (wind_.empty()) {
-        in.wind = accounting::Energy{0.0, in.pv.quality};
-    }
-    if (batteries_.empty()) {
-        in.discharge = accounting::Energy{0.0, accounting::SourceQuality::ok};
-        in.charge = accounting::Energy{0.0, accounting::SourceQuality::ok};
-    } else {
-        in.discharge = sum(discharge_, tick_start_ms, flags);
-        in.charge = sum(charge_, tick_start_ms, flags);
-    }
-    in.grid_import = sum(import_, tick_start_ms, flags);
-    in.grid_export = sum(export_, tick_start_ms, flags);
-    in.facility_metered = facility_metered_;
-    if (facility_metered_) {
-        in.load = sum(load_, tick_start_ms, flags);
-    }
+    part.pv = part_sum(pv_, tick_start_ms, flags);
+    part.wind = part_sum(wind_, tick_start_ms, flags);
+    part.discharge = part_sum(discharge_, tick_start_ms, flags);
+    part.charge = part_sum(charge_, tick_start_ms, flags);
+    part.grid_import = part_sum(import_, tick_start_ms, flags);
+    part.grid_export = part_sum(export_, tick_start_ms, flags);
+    part.load = part_sum(load_, tick_start_ms, flags);
+    part.rack_it.reserve(racks_.size());
     for (const auto& rack : racks_) {
-        in.rack_it.push_back(sum(rack, tick_start_ms, flags));
+        part.rack_it.push_back(part_sum(rack, tick_start_ms, flags));
     }
     // Battery state for resync: the latest reading inside this tick, summed over batteries.
     const std::int64_t tick_end = tick_start_ms + config_->accounting.settings.tick.count();
+    part.has_battery = !batteries_.empty();
     double stored = 0.0;
     double max_discharge = 0.0;
-    bool stored_known = !batteries_.empty();
-    bool max_known = !batteries_.empty();
+    bool stored_known = part.has_battery;
+    bool max_known = part.has_battery;
     for (const auto& battery : batteries_) {
         const BatterySample* sample = battery.latest_in(tick_start_ms, tick_end);
         stored_known = stored_known && sample != nullptr && sample->stored_wh.has_value();
@@ -245,13 +251,19 @@ accounting::TickInputs SiteModel::tick_inputs(std::int64_t tick_start_ms) const 
         }
     }
     if (stored_known) {
-        in.battery_stored_wh = stored;
+        part.battery_stored_wh = stored;
     }
     if (max_known) {
-        in.battery_max_discharge_w = max_discharge;
+        part.battery_max_discharge_w = max_discharge;
     }
-    in.flags = flags;
-    return in;
+    part.flags = flags;
+    return part;
+}
+
+accounting::TickInputs SiteModel::tick_inputs(std::int64_t tick_start_ms) const {
+    // One daemon polling the whole site is the fleet with a single part: the same merge.
+    const accounting::PartialInputs whole = partial_inputs(tick_start_ms);
+    return accounting::merge_parts(layout(), tick_start_ms, {&whole});
 }
 
 const SiteModel::BatterySample* SiteModel::BatteryInfo::latest_in(std::int64_t start,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "daemon/config/config.hpp"
+#include "daemon/core/accounting/partial_inputs.hpp"
 #include "daemon/core/accounting/time_base.hpp"
 #include "daemon/core/device_reading.hpp"
 
@@ -37,6 +38,11 @@ public:
 
     void add(const DeviceReading& reading);
     accounting::TickInputs tick_inputs(std::int64_t tick_start_ms) const;
+    // The same tick as the part of the site this model's config polls (a fleet shard's share,
+    // accounting/partial_inputs.hpp); tick_inputs() is merge_parts(layout(), {partial_inputs()}).
+    accounting::PartialInputs partial_inputs(std::int64_t tick_start_ms) const;
+    // Which sources this model's config has devices for.
+    accounting::SourceLayout layout() const;
     void forget_before(std::int64_t ms);
 
     std::size_t channel_count() const { return channels_.size(); }
@@ -75,6 +81,9 @@ private:
                                           std::string_view counter_role, Transform transform);
     accounting::Energy sum(const std::vector<std::size_t>& channels, std::int64_t tick_start_ms,
                            std::uint32_t& flags) const;
+    std::optional<accounting::Energy> part_sum(const std::vector<std::size_t>& channels,
+                                               std::int64_t tick_start_ms,
+                                               std::uint32_t& flags) const;
 
     const config::Config* config_;
     std::vector<Channel> channels_;

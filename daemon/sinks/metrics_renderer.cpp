@@ -71,6 +71,15 @@ constexpr std::string_view alert_transitions = "greenrack_alert_transitions_tota
 constexpr std::string_view am_posts = "greenrack_self_alertmanager_posts_total";
 constexpr std::string_view am_alerts = "greenrack_self_alertmanager_alerts_total";
 constexpr std::string_view am_firing = "greenrack_self_alertmanager_firing";
+constexpr std::string_view fleet_parts_published = "greenrack_fleet_parts_published_total";
+constexpr std::string_view fleet_parts = "greenrack_fleet_parts_total";
+constexpr std::string_view fleet_shard_missing = "greenrack_fleet_shard_missing_ticks_total";
+constexpr std::string_view fleet_shard_last = "greenrack_fleet_shard_last_tick_timestamp_seconds";
+constexpr std::string_view fleet_ticks = "greenrack_fleet_ticks_total";
+constexpr std::string_view fleet_corrections = "greenrack_fleet_corrections_total";
+constexpr std::string_view fleet_active = "greenrack_fleet_aggregator_active";
+constexpr std::string_view fleet_takeovers = "greenrack_fleet_takeovers_total";
+constexpr std::string_view fleet_epoch = "greenrack_fleet_lease_epoch";
 
 void declare_all(ExpositionWriter& out) {
     using T = MetricType;
@@ -150,6 +159,26 @@ void declare_all(ExpositionWriter& out) {
                 "Alerts delivered to Alertmanager (sent), refused with 4xx (rejected) or dropped "
                 "from a full resolve queue (dropped).");
     out.declare(am_firing, T::gauge, "Firing alerts being re-sent to Alertmanager.");
+    out.declare(fleet_parts_published, T::counter,
+                "Fleet shard: tick parts handed to the MQTT sink for the aggregator.");
+    out.declare(fleet_parts, T::counter,
+                "Fleet aggregator: tick parts received, by shard and what became of them "
+                "(accepted, duplicate, correction, too_late, too_early, malformed).");
+    out.declare(fleet_shard_missing, T::counter,
+                "Fleet aggregator: ticks computed without this shard's part (its racks and "
+                "sources missing).");
+    out.declare(fleet_shard_last, T::gauge,
+                "Fleet aggregator: start of the newest tick this shard sent a part of.");
+    out.declare(fleet_ticks, T::counter,
+                "Fleet aggregator: ticks assembled, complete (every shard) or partial (at the "
+                "deadline with shards missing).");
+    out.declare(fleet_corrections, T::counter,
+                "Fleet aggregator: late parts that produced a correction record.");
+    out.declare(fleet_active, T::gauge,
+                "Fleet aggregator: 1 while this instance holds the lease and publishes the site.");
+    out.declare(fleet_takeovers, T::counter,
+                "Fleet aggregator: times this instance became the active aggregator.");
+    out.declare(fleet_epoch, T::gauge, "Fleet aggregator: epoch of the lease as last seen.");
 }
 
 class Renderer {
@@ -425,7 +454,46 @@ private:
             add(am_alerts, {{"result", "dropped"}}, as_double(am.resolves_dropped));
             add(am_firing, {}, as_double(am.firing));
         }
+        fleet();
         add(build_info, {{"version", std::string(in_.version)}}, 1.0);
+    }
+
+    void fleet() {
+        if (in_.fleet == nullptr || in_.config == nullptr) {
+            return;
+        }
+        const auto& f = *in_.fleet;
+        const auto& fleet_config = in_.config->fleet;
+        if (fleet_config.role == config::FleetRole::shard) {
+            add(fleet_parts_published, {{"shard", fleet_config.shard}},
+                as_double(f.parts_published));
+            return;
+        }
+        if (fleet_config.role != config::FleetRole::aggregator) {
+            return;
+        }
+        for (const auto& shard : f.shards) {
+            const std::pair<std::string_view, std::uint64_t> results[] = {
+                {"accepted", shard.accepted},     {"duplicate", shard.duplicate},
+                {"correction", shard.correction}, {"too_late", shard.too_late},
+                {"too_early", shard.too_early},   {"malformed", shard.malformed}};
+            for (const auto& [result, count] : results) {
+                add(fleet_parts, {{"shard", shard.shard}, {"result", std::string(result)}},
+                    as_double(count));
+            }
+            add(fleet_shard_missing, {{"shard", shard.shard}}, as_double(shard.missing_ticks));
+            if (shard.last_tick_ms >= 0) {
+                add(fleet_shard_last, {{"shard", shard.shard}},
+                    static_cast<double>(shard.last_tick_ms) / 1000.0);
+            }
+        }
+        const std::string instance = fleet_config.instance;
+        add(fleet_ticks, {{"result", "complete"}}, as_double(f.ticks_complete));
+        add(fleet_ticks, {{"result", "partial"}}, as_double(f.ticks_partial));
+        add(fleet_corrections, {}, as_double(f.corrections));
+        add(fleet_active, {{"instance", instance}}, f.active ? 1.0 : 0.0);
+        add(fleet_takeovers, {{"instance", instance}}, as_double(f.takeovers));
+        add(fleet_epoch, {}, as_double(f.lease_epoch));
     }
 
     const MetricsInput& in_;

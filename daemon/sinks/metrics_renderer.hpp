@@ -5,6 +5,7 @@
 #include "daemon/core/alerts/alert_types.hpp"
 #include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/sample_store.hpp"
+#include "daemon/fleet/fleet_stats.hpp"
 #include "daemon/sinks/alertmanager_stats.hpp"
 #include "daemon/sinks/influx_stats.hpp"
 #include "daemon/sinks/mqtt_sink.hpp"
@@ -48,6 +49,7 @@ struct MetricsInput {
     const std::vector<alerts::AlertStatus>* alerts = nullptr;
     const std::map<std::pair<std::string, std::string>, std::uint64_t>* alert_transitions = nullptr;
     const AlertmanagerStats* alertmanager = nullptr; // null when Alertmanager is disabled
+    const fleet::FleetStats* fleet = nullptr;        // null for a single daemon
     std::string_view version;                        // greenrack::version_string
     std::chrono::system_clock::time_point now;
 };

@@ -34,6 +34,7 @@ struct Energy {
     double wh = 0.0;
     SourceQuality quality = SourceQuality::missing;
     bool usable() const { return accounting::usable(quality); }
+    bool operator==(const Energy&) const = default;
 };
 
 enum class Allocation : std::uint8_t { priority, pool };

@@ -1,4 +1,5 @@
 #include "daemon/config/config.hpp"
+#include "daemon/config/fleet_view.hpp"
 
 #include "drivers/common/config_error.hpp"
 
@@ -1123,4 +1124,124 @@ TEST_CASE("role and invert_power belong to SunSpec devices, max_gap does not",
     require_error(sunspec_site("profile = \"sunspec\"\nrole = \"battery\"\nmax_gap = 4\n"),
                   "14:11: device[0].max_gap: not used with profile = \"sunspec\": each SunSpec "
                   "model is read in as few requests as max_registers allows");
+}
+
+// --- [fleet] --------------------------------------------------------------------------------
+
+namespace {
+
+// Two shards: pdu-1 and the meter in hall-a, pdu-2 in hall-b; `fleet` and `extra` appended.
+std::string fleet_site(const std::string& fleet, const std::string& device_extra = "") {
+    return R"([site]
+id = "qh"
+[daemon]
+profile_dirs = ["@PROFILES@"]
+[[bus]]
+id = "b1"
+host = "127.0.0.1"
+[[bus]]
+id = "b2"
+host = "127.0.0.1"
+port = 1502
+[[device]]
+id = "pdu-1"
+bus = "b1"
+unit_id = 1
+profile = "test_pdu_4"
+shard = "hall-a"
+[[device]]
+id = "meter"
+bus = "b1"
+unit_id = 2
+profile = "test_meter"
+shard = "hall-a"
+[[device]]
+id = "pdu-2"
+bus = "b2"
+unit_id = 1
+profile = "test_pdu_4"
+)" + device_extra +
+           R"(
+[[rack]]
+id = "r1"
+outlets = [{ device = "pdu-1", outlets = [1, 2] }, { device = "pdu-2", outlets = [1] }]
+[[rack]]
+id = "r2"
+outlets = [{ device = "pdu-2", outlets = [2, 3] }]
+)" + fleet;
+}
+
+} // namespace
+
+TEST_CASE("a single daemon ignores the devices' shards and runs the whole site", "[config]") {
+    TempDir dir;
+    const Config config = load_text(dir, fleet_site("", "shard = \"hall-b\"\n"));
+    CHECK(config.fleet.role == greenrack::config::FleetRole::single);
+    CHECK(config.fleet.shards == std::vector<std::string>{"hall-a", "hall-b"});
+    CHECK(config.mqtt.client_id == "greenrackd-qh");
+    const Config view = greenrack::config::role_view(config);
+    CHECK(view.devices.size() == 3);
+    CHECK(view.fleet.site == nullptr);
+}
+
+TEST_CASE("a shard's view has its devices, their buses and its members of every rack", "[config]") {
+    TempDir dir;
+    const Config config = load_text(
+        dir, fleet_site("[fleet]\nrole = \"shard\"\nshard = \"hall-b\"\n", "shard = \"hall-b\"\n"));
+    CHECK(config.mqtt.client_id == "greenrackd-qh-hall-b");
+    const Config view = greenrack::config::role_view(config);
+    REQUIRE(view.devices.size() == 1);
+    CHECK(view.devices[0].id == "pdu-2");
+    REQUIRE(view.buses.size() == 1);
+    CHECK(view.buses[0].id == "b2");
+    REQUIRE(view.racks.size() == 2);
+    REQUIRE(view.racks[0].members.size() == 1);
+    CHECK(view.racks[0].members[0].device == "pdu-2");
+    CHECK(view.accounting.grid.empty()); // the meter is hall-a's
+    REQUIRE(view.fleet.site != nullptr);
+    CHECK(view.fleet.site->devices.size() == 3);
+}
+
+TEST_CASE("an aggregator's view polls nothing and keeps the site's racks and sources", "[config]") {
+    TempDir dir;
+    const Config config = load_text(
+        dir, fleet_site("[fleet]\nrole = \"aggregator\"\ninstance = \"agg-1\"\ndeadline = \"4s\"\n",
+                        "shard = \"hall-b\"\n"));
+    CHECK(config.mqtt.client_id == "greenrackd-qh-agg-1");
+    CHECK(config.fleet.deadline == milliseconds(4000));
+    CHECK(config.fleet.lease_ttl == milliseconds(6000));
+    const Config view = greenrack::config::role_view(config);
+    CHECK(view.devices.empty());
+    CHECK(view.buses.empty());
+    CHECK(view.racks.size() == 2);
+    CHECK(view.racks[0].members.empty());
+    CHECK(view.accounting.grid == std::vector<std::string>{"meter"});
+}
+
+TEST_CASE("fleet settings that cannot work are refused at their line", "[config][error]") {
+    // A device without a shard in a fleet.
+    require_error(
+        fleet_site("[fleet]\nrole = \"shard\"\nshard = \"hall-a\"\n"),
+        "24:1: device[2]: device \"pdu-2\" has no shard: with fleet.role = \"shard\" every "
+        "device needs shard = \"<id>\" (the daemon that polls it)");
+    require_error(
+        fleet_site("[fleet]\nrole = \"shard\"\nshard = \"hall-c\"\n", "shard = \"hall-b\"\n"),
+        "39:9: fleet.shard: no [[device]] has shard = \"hall-c\" (known: hall-a, "
+        "hall-b)");
+    require_error(fleet_site("[fleet]\nrole = \"leader\"\n", "shard = \"hall-b\"\n"),
+                  "38:8: fleet.role: unknown role \"leader\" (single, shard or aggregator)");
+    require_error(
+        fleet_site("[mqtt]\nqos = 0\n[fleet]\nrole = \"aggregator\"\n", "shard = \"hall-b\"\n"),
+        "40:8: fleet.role: a fleet shard or aggregator needs mqtt.qos = 1 or 2 (the "
+        "tick parts are delivered at least once), got 0");
+    require_error(
+        fleet_site("[fleet]\nrole = \"aggregator\"\nlease_ttl = \"3s\"\n", "shard = \"hall-b\"\n"),
+        "39:13: fleet.lease_ttl: lease_renew (2s) must be at most half of lease_ttl "
+        "(3s), or one late renewal hands the site to the standby");
+    require_error(fleet_site("[fleet]\nshard = \"hall-a\"\n", "shard = \"hall-b\"\n"),
+                  "38:9: fleet.shard: only with role = \"shard\" (a device's shard is set in its "
+                  "[[device]])");
+    require_error(fleet_site("", "shard = \"Hall B\"\n"),
+                  "29:9: device[2].shard: invalid id \"Hall B\": use 1 to 64 characters a-z, "
+                  "0-9, '_' or '-', starting with a letter or digit");
 }

@@ -802,3 +802,47 @@ TEST_CASE("promtool check metrics accepts a snapshot with alerts and Alertmanage
     CHECK(result.status == 0);
     CHECK(result.output.empty());
 }
+
+TEST_CASE("fleet metrics: an aggregator's parts by shard and result, a shard's parts published",
+          "[metrics]") {
+    Site site;
+    fleet::FleetStats stats;
+    stats.shards.push_back(fleet::ShardPartStats{"hall-a", 120, 3, 1, 2, 0, 0, 4, 1'800'000'005'000});
+    stats.ticks_complete = 118;
+    stats.ticks_partial = 4;
+    stats.corrections = 1;
+    stats.takeovers = 2;
+    stats.lease_epoch = 7;
+    stats.active = true;
+    stats.parts_published = 99;
+
+    auto input = site.input();
+    input.fleet = &stats;
+    Scrape single(sinks::render_metrics(input)); // a single daemon's config: no fleet samples
+    CHECK(single.count("greenrack_fleet_parts_total") == 0);
+
+    site.config.fleet.role = config::FleetRole::aggregator;
+    site.config.fleet.instance = "agg-1";
+    Scrape m(sinks::render_metrics(input));
+    const std::string parts = "greenrack_fleet_parts_total";
+    CHECK(m.value(parts, {{"shard", "hall-a"}, {"result", "accepted"}}) == 120.0);
+    CHECK(m.value(parts, {{"shard", "hall-a"}, {"result", "duplicate"}}) == 3.0);
+    CHECK(m.value(parts, {{"shard", "hall-a"}, {"result", "correction"}}) == 1.0);
+    CHECK(m.value(parts, {{"shard", "hall-a"}, {"result", "too_late"}}) == 2.0);
+    CHECK(m.value("greenrack_fleet_shard_missing_ticks_total", {{"shard", "hall-a"}}) == 4.0);
+    CHECK(m.value("greenrack_fleet_shard_last_tick_timestamp_seconds", {{"shard", "hall-a"}}) ==
+          1'800'000'005.0);
+    CHECK(m.value("greenrack_fleet_ticks_total", {{"result", "complete"}}) == 118.0);
+    CHECK(m.value("greenrack_fleet_ticks_total", {{"result", "partial"}}) == 4.0);
+    CHECK(m.value("greenrack_fleet_aggregator_active", {{"instance", "agg-1"}}) == 1.0);
+    CHECK(m.value("greenrack_fleet_takeovers_total", {{"instance", "agg-1"}}) == 2.0);
+    CHECK(m.value("greenrack_fleet_lease_epoch") == 7.0);
+    CHECK(m.count("greenrack_fleet_parts_published_total") == 0);
+
+    site.config.fleet.role = config::FleetRole::shard;
+    site.config.fleet.shard = "hall-a";
+    Scrape shard(sinks::render_metrics(input));
+    CHECK(shard.value("greenrack_fleet_parts_published_total", {{"shard", "hall-a"}}) == 99.0);
+    CHECK(shard.count(parts) == 0);
+    CHECK(promtool_check(m.text()).status == 0);
+}

@@ -1,5 +1,7 @@
 #include "daemon/fleet/mqtt_subscriber.hpp"
 
+#include "daemon/sinks/mqtt_connect_options.hpp"
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <exception>
@@ -328,41 +330,7 @@ void MqttSubscriber::start() {
                        .automatic_reconnect(min_interval, max_interval)
                        .connect_timeout(std::chrono::seconds(10))
                        .max_inflight(std::max(config_.max_inflight, 1));
-    if (!config_.username.empty()) {
-        builder.user_name(config_.username);
-        builder.password(config_.password);
-        if (!config_.tls && !config_.password.empty()) {
-            logger_->warn("mqtt subscriber {}: the password for user {} goes to {} unencrypted; "
-                          "use an ssl:// or mqtts:// broker URI",
-                          client_id_, config_.username, config_.uri);
-        }
-    }
-    if (config_.tls) {
-        auto ssl = mqtt::ssl_options_builder();
-        // Paho's default trust store is the system one (SSL_CTX_set_default_verify_paths).
-        if (!config_.ca_file.empty()) {
-            ssl.trust_store(config_.ca_file.string());
-        }
-        if (!config_.cert_file.empty()) {
-            ssl.key_store(config_.cert_file.string());
-        }
-        if (!config_.key_file.empty()) {
-            ssl.private_key(config_.key_file.string());
-        }
-        if (!config_.key_password.empty()) {
-            ssl.private_keypassword(config_.key_password);
-        }
-        // The chain is always verified; `verify` adds the check that the certificate names the
-        // URI's host.
-        ssl.enable_server_cert_auth(true);
-        ssl.verify(config_.verify_hostname);
-        builder.ssl(ssl.finalize());
-        if (!config_.verify_hostname) {
-            logger_->warn("mqtt subscriber {}: INSECURE: TLS host name verification is off "
-                          "(mqtt.verify_hostname = false)",
-                          client_id_);
-        }
-    }
+    sinks::apply_auth_and_tls(builder, config_, *logger_, "mqtt subscriber " + client_id_);
     logger_->info("mqtt subscriber {}: connecting to {}{}{}", client_id_, config_.uri,
                   config_.username.empty() ? std::string() : " (user " + config_.username + ")",
                   persistent_session_ ? ", persistent session" : "");

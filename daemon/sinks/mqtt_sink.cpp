@@ -1,5 +1,6 @@
 #include "daemon/sinks/mqtt_sink.hpp"
 
+#include "daemon/sinks/mqtt_connect_options.hpp"
 #include "daemon/sinks/mqtt_record.hpp"
 
 #include <algorithm>
@@ -17,17 +18,6 @@ namespace {
 
 constexpr const char* status_online = "online";
 constexpr const char* status_offline = "offline";
-
-// The host of a broker URI ("ssl://[::1]:8883" -> "::1"), for messages.
-std::string uri_host(const std::string& uri) {
-    auto start = uri.find("://");
-    start = start == std::string::npos ? 0 : start + 3;
-    std::string rest = uri.substr(start, uri.find('/', start) - start);
-    if (!rest.empty() && rest.front() == '[') {
-        return rest.substr(1, rest.find(']') - 1);
-    }
-    return rest.substr(0, rest.rfind(':'));
-}
 
 // What a failed connect means, for the log: CONNACK return codes (MQTT 3.1.1) or Paho's.
 std::string connect_failure_text(int rc, bool tls) {
@@ -212,35 +202,8 @@ void MqttSink::start() {
                        .connect_timeout(std::chrono::seconds(10))
                        .max_inflight(config_.max_inflight)
                        .will(mqtt::message(status_topic_, status_offline, 1, true));
-    if (!config_.username.empty()) {
-        builder.user_name(config_.username);
-        builder.password(config_.password);
-        if (!config_.tls && !config_.password.empty()) {
-            logger_->warn("mqtt: the password for user {} goes to {} unencrypted; use an ssl:// "
-                          "or mqtts:// broker URI (see [mqtt] in the reference config)",
-                          config_.username, config_.uri);
-        }
-    }
+    apply_auth_and_tls(builder, config_, *logger_, "mqtt");
     if (config_.tls) {
-        auto ssl = mqtt::ssl_options_builder();
-        // Paho's default trust store is the system one (SSL_CTX_set_default_verify_paths).
-        if (!config_.ca_file.empty()) {
-            ssl.trust_store(config_.ca_file.string());
-        }
-        if (!config_.cert_file.empty()) {
-            ssl.key_store(config_.cert_file.string());
-        }
-        if (!config_.key_file.empty()) {
-            ssl.private_key(config_.key_file.string());
-        }
-        if (!config_.key_password.empty()) {
-            ssl.private_keypassword(config_.key_password);
-        }
-        // The chain is always verified; `verify` adds Paho's post-handshake check that the
-        // certificate names the URI's host (X509_check_host, then X509_check_ip_asc).
-        ssl.enable_server_cert_auth(true);
-        ssl.verify(config_.verify_hostname);
-        builder.ssl(ssl.finalize());
         auto alive = alive_;
         {
             TraceHook& hook = trace_hook();
@@ -258,19 +221,6 @@ void MqttSink::start() {
         }
         MQTTAsync_setTraceCallback(on_paho_trace);
         set_trace_verbose(true);
-        if (!config_.verify_hostname) {
-            logger_->warn("mqtt: INSECURE: TLS host name verification is off "
-                          "(mqtt.verify_hostname = false): any certificate the CA signed is "
-                          "accepted for {}, so anyone holding one can impersonate the broker",
-                          uri_host(config_.uri));
-        }
-        logger_->info("mqtt: TLS with {}{}, host name verification {}",
-                      config_.ca_file.empty() ? std::string("the system trust store")
-                                              : "CA file " + config_.ca_file.string(),
-                      config_.cert_file.empty()
-                          ? std::string(", no client certificate")
-                          : ", client certificate " + config_.cert_file.string(),
-                      config_.verify_hostname ? "on" : "OFF");
     }
     logger_->info("mqtt: connecting to {} as {}{}", config_.uri, config_.client_id,
                   config_.username.empty() ? std::string() : " (user " + config_.username + ")");

@@ -408,3 +408,51 @@ TEST_CASE("a standby aggregator takes over within 10 s and no tick is published 
     }
     CHECK(counts.size() >= 8);
 }
+
+TEST_CASE("a part that misses its deadline becomes a correction record; the tick stays as "
+          "published",
+          "[fleet][e2e]") {
+    Fleet fleet("greenrack-fleet-late");
+    MqttRecorder recorder(fleet.broker().uri(), "fleet/v1/it/#");
+    // hall-b sends every part 4 s after its tick ends; the aggregator waits only 2 s.
+    fleet.start("hall-a", "fleet/v1", shard_a);
+    fleet.start("hall-b", "fleet/v1", shard_b + "[accounting]\npublish_delay = \"4s\"\n");
+    fleet.start("agg-1", "fleet/v1", aggregator("agg-1") + "deadline = \"0s\"\n");
+    const std::string corrections = "fleet/v1/it/site/correction";
+    REQUIRE(wait_until(
+        [&] {
+            recorder.wait_for(corrections, 200ms);
+            return recorder.messages(corrections).size() >= 3;
+        },
+        60s));
+    const auto published = by_tick(recorder, "fleet/v1/it/site/state");
+    int checked = 0;
+    for (const auto& text : recorder.messages(corrections)) {
+        const json correction = json::parse(text);
+        INFO(correction.dump());
+        CHECK(correction.at("shard") == "hall-b");
+        const auto tick = correction.at("tick_start").get<std::int64_t>();
+        // Computed without the grid and facility meters: no green figures; with them: some.
+        CHECK(correction.at("before").at("quality") == "missing");
+        CHECK_FALSE(correction.at("before").at("valid").get<bool>());
+        CHECK(correction.at("after").at("valid").get<bool>());
+        CHECK(correction.at("after").at("load_wh").get<double>() > 0.0);
+        CHECK(correction.at("after").at("coverage").get<double>() > 0.0);
+        // The racks are hall-a's: their figures come with the site's validity.
+        CHECK_FALSE(correction.at("racks").empty());
+        // What was published for that tick is what was computed then, not the correction.
+        if (published.count(tick) != 0U) {
+            const json& state = published.at(tick);
+            CHECK(state.at("quality") == correction.at("before").at("quality"));
+            CHECK(state.at("valid") == correction.at("before").at("valid"));
+            ++checked;
+        }
+    }
+    CHECK(checked >= 2);
+    CHECK(metric_line(
+              fleet.metrics_port("agg-1"),
+              "greenrack_fleet_parts_total{site=\"it\",shard=\"hall-b\",result=\"correction\"}") >=
+          3.0);
+    CHECK(metric_line(fleet.metrics_port("agg-1"),
+                      "greenrack_fleet_corrections_total{site=\"it\"}") >= 3.0);
+}

@@ -226,7 +226,8 @@ void AlertRunner::deliver(const std::vector<alerts::AlertEvent>& events) {
     for (const auto& event : events) {
         const auto& s = event.status;
         const auto level =
-            event.to == alerts::AlertState::firing
+            standby_ ? spdlog::level::debug
+            : event.to == alerts::AlertState::firing
                 ? (s.severity == "critical" ? spdlog::level::err : spdlog::level::warn)
                 : spdlog::level::info;
         logger_->log(level, "alert {} {} {} -> {} ({}): {}", s.rule, s.subject,

@@ -55,6 +55,9 @@ public:
                  std::int64_t now_ms);
     // Device rules only (accounting off).
     void on_devices(std::int64_t now_ms);
+    // A standby fleet aggregator evaluates the rules too (to take over with the right state) but
+    // its transitions are logged at debug level: the active instance logs them.
+    void set_standby(bool standby) { standby_ = standby; }
     void stop(); // persists the state
 
     // Live reload to `next` (which must stay alive from now on): every alert keeps its state
@@ -88,6 +91,7 @@ private:
     std::vector<const sinks::SpoolStats*> spools_;
     alerts::CounterWindow spool_drops_{std::chrono::minutes(10)};
     bool started_ = false;
+    bool standby_ = false;
 };
 
 } // namespace greenrack::app

@@ -440,6 +440,9 @@ void Daemon::start_prometheus(const config::Config& config) {
             if (cfg_->fleet.role != config::FleetRole::single) {
                 input.fleet = &fleet_stats_;
             }
+            if (shard_) {
+                input.accounting_tick = &shard_->tick_compute(); // its part of each tick
+            }
             input.version = version_string;
             input.now = system_clock::now();
             return sinks::render_metrics(input);
@@ -544,6 +547,17 @@ int Daemon::run() {
     start_alerts(config);
     if (alert_runner_) {
         alert_runner_->start(unix_now_ms());
+    }
+    if (aggregator_) {
+        // A fleet aggregator starts as a standby until it holds the lease.
+        if (alert_runner_) {
+            alert_runner_->set_standby(true);
+        }
+        aggregator_->on_active_change([this](bool active) {
+            if (alert_runner_) {
+                alert_runner_->set_standby(!active);
+            }
+        });
     }
 
     poller_ = std::make_unique<Poller>(

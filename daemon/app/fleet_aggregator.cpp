@@ -136,6 +136,9 @@ void FleetAggregator::stop() {
     }
     active_ = false;
     stats_.active = false;
+    if (active_handler_) {
+        active_handler_(false);
+    }
     subscriber_.stop(std::chrono::milliseconds(1000));
 }
 
@@ -347,6 +350,9 @@ void FleetAggregator::update_lease(std::int64_t now) {
     }
     active_ = active;
     stats_.active = active;
+    if (active_handler_) {
+        active_handler_(active);
+    }
     if (!active) {
         logger_->warn("fleet: {} is standby now (lease held by {})", config_->fleet.instance,
                       lease_.current() ? lease_.current()->holder : std::string("nobody"));

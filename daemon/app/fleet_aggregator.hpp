@@ -49,6 +49,10 @@ public:
     // when this instance is the active aggregator, else held for a takeover.
     void gated(std::function<void()> action);
     bool active() const { return active_; }
+    // Called on the event loop whenever this instance becomes active (true) or standby (false).
+    void on_active_change(std::function<void(bool active)> handler) {
+        active_handler_ = std::move(handler);
+    }
 
 private:
     void on_part(const fleet::InboundMessage& message);
@@ -81,6 +85,7 @@ private:
     boost::asio::steady_timer timer_;
     std::int64_t tick_ms_;
     bool active_ = false;
+    std::function<void(bool)> active_handler_;
     bool started_ = false;
     std::int64_t current_tick_ms_ = -1;        // the tick whose publications run now
     std::int64_t last_published_tick_ms_ = -1; // by this or another aggregator

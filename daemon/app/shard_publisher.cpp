@@ -72,7 +72,10 @@ void ShardPublisher::on_timer() {
         message.seq = static_cast<std::uint64_t>(next_tick_ms_ / tick_ms_);
         message.tick_ms = tick_ms_;
         message.sent_ms = now;
+        const auto compute_start = std::chrono::steady_clock::now();
         message.part = site_.partial_inputs(next_tick_ms_);
+        tick_compute_.observe(0, std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - compute_start));
         publish_(topic_, fleet::encode_part(message, rack_ids_), false);
         ++stats_.parts_published;
         stats_.last_tick_ms = next_tick_ms_;

@@ -2,6 +2,7 @@
 
 #include "daemon/config/config.hpp"
 #include "daemon/core/device_reading.hpp"
+#include "daemon/core/poll_histograms.hpp"
 #include "daemon/core/site_model.hpp"
 #include "daemon/fleet/fleet_stats.hpp"
 
@@ -33,6 +34,9 @@ public:
     void start();
     void add(const core::DeviceReading& reading) { site_.add(reading); }
     void stop();
+    // Compute time of each tick's part (the site model's sums over the shard's series): one
+    // histogram (index 0), as AccountingRunner::tick_compute().
+    const core::PollHistograms& tick_compute() const { return tick_compute_; }
 
 private:
     void arm();
@@ -49,6 +53,7 @@ private:
     boost::asio::steady_timer timer_;
     std::int64_t tick_ms_;
     std::int64_t next_tick_ms_ = 0;
+    core::PollHistograms tick_compute_{1, core::default_compute_buckets()};
 };
 
 } // namespace greenrack::app

@@ -807,7 +807,8 @@ TEST_CASE("fleet metrics: an aggregator's parts by shard and result, a shard's p
           "[metrics]") {
     Site site;
     fleet::FleetStats stats;
-    stats.shards.push_back(fleet::ShardPartStats{"hall-a", 120, 3, 1, 2, 0, 0, 4, 1'800'000'005'000});
+    stats.shards.push_back(
+        fleet::ShardPartStats{"hall-a", 120, 3, 1, 2, 0, 0, 4, 1'800'000'005'000});
     stats.ticks_complete = 118;
     stats.ticks_partial = 4;
     stats.corrections = 1;

@@ -159,7 +159,7 @@ TEST_CASE("greenrackd --check-config accepts the shipped reference and demo conf
           std::string::npos);
 }
 
-TEST_CASE("greenrackd --version and --help answer without a config; --help names every option, "
+TEST_CASE("greenrackd --version and --help answer without a config, --help names every option, "
           "signal, environment variable, file and exit code",
           "[e2e]") {
     auto version = run_program(GREENRACKD_BIN, {"--version"});

@@ -409,7 +409,7 @@ TEST_CASE("a standby aggregator takes over within 10 s and no tick is published 
     CHECK(counts.size() >= 8);
 }
 
-TEST_CASE("a part that misses its deadline becomes a correction record; the tick stays as "
+TEST_CASE("a part that misses its deadline becomes a correction record, the tick stays as "
           "published",
           "[fleet][e2e]") {
     Fleet fleet("greenrack-fleet-late");

@@ -128,7 +128,7 @@ TEST_CASE("late records of an older epoch are ignored", "[fleet]") {
     CHECK(b.active(1001));
 }
 
-TEST_CASE("lease records round-trip; empty or malformed payloads are no record", "[fleet]") {
+TEST_CASE("lease records round-trip, empty or malformed payloads are no record", "[fleet]") {
     const LeaseRecord record{"agg-a", 3, 1'800'000'006'000, 1'800'000'000'000};
     CHECK(fleet::decode_lease(fleet::encode_lease(record)) == record);
     CHECK_FALSE(fleet::decode_lease(""));

@@ -274,7 +274,7 @@ TEST_CASE("no battery line when the site has no battery", "[influx_lines]") {
     CHECK(lines.str().empty());
 }
 
-TEST_CASE("a tick gives site, rack and battery lines; an ignored tick gives none",
+TEST_CASE("a tick gives site, rack and battery lines, an ignored tick gives none",
           "[influx_lines]") {
     auto tick = valid_tick();
     tick.racks = {sample_rack()};

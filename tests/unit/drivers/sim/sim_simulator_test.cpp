@@ -58,7 +58,7 @@ TEST_CASE("FC03 answers with the register image of the addressed unit") {
     REQUIRE(((w.pdu[4] << 8U) | w.pdu[5]) == image.registers[1]);
 }
 
-TEST_CASE("FC04 reads input registers; the wrong function gets the exception the map dictates") {
+TEST_CASE("FC04 reads input registers, the wrong function gets the exception the map dictates") {
     Simulator sim(parse_site(site_scenario()), SimTime{});
     const Reply input = request(sim, plant, 4, read_request(0x04, 0, 3)); // battery, input regs
     REQUIRE(input.length == 2 + 6);

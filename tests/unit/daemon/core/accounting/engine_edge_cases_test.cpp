@@ -258,7 +258,7 @@ TEST_CASE("battery cold start: content of unknown history is non-green with grid
     CHECK(d.battery.green_fraction == Approx(1.0));
 }
 
-TEST_CASE("battery without any reading stays in cold start; a discharge beyond the model is "
+TEST_CASE("battery without any reading stays in cold start, a discharge beyond the model is "
           "non-green",
           "[accounting][edge]") {
     Engine engine(quarter_hour_settings());
@@ -323,7 +323,7 @@ TEST_CASE("a gain found after unmetered battery flows is of unknown origin: non-
     CHECK(r.battery.green_fraction == Approx(2.0 / 3.0));
 }
 
-TEST_CASE("a tick without green figures still moves the battery; its charge counts as non-green",
+TEST_CASE("a tick without green figures still moves the battery, its charge counts as non-green",
           "[accounting][edge]") {
     Engine engine(quarter_hour_settings());
     std::int64_t t = battery_with_green(engine, 10'000);

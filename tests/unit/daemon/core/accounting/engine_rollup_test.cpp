@@ -94,7 +94,7 @@ TEST_CASE("data_coverage counts ticks before the first and gaps as expected-but-
     CHECK(quarters[1].cfe_interval.value() == Approx(0.5));
 }
 
-TEST_CASE("data_coverage counts ok and held ticks only; a data-gap tick adds no green",
+TEST_CASE("data_coverage counts ok and held ticks only, a data-gap tick adds no green",
           "[accounting][rollup]") {
     AccountingSettings settings = quarter_hour_settings();
     settings.tick = std::chrono::milliseconds(300'000); // 3 ticks per quarter hour
@@ -139,7 +139,7 @@ TEST_CASE("open windows count expected ticks up to the last processed tick",
     CHECK(open[0].seq == 0); // not numbered until closed
 }
 
-TEST_CASE("a day window closes at UTC midnight; windows without ticks are not emitted",
+TEST_CASE("a day window closes at UTC midnight, windows without ticks are not emitted",
           "[accounting][rollup]") {
     AccountingSettings settings = quarter_hour_settings();
     Engine engine(settings);
@@ -156,7 +156,7 @@ TEST_CASE("a day window closes at UTC midnight; windows without ticks are not em
     CHECK(closed[2].data_coverage == Approx(1.0 / 96.0));
 }
 
-TEST_CASE("a 15-minute window matches within itself; the hour matches across its quarters",
+TEST_CASE("a 15-minute window matches within itself, the hour matches across its quarters",
           "[accounting][rollup]") {
     Engine engine(quarter_hour_settings());
     const double r[] = {10'000, 40'000, 25'000, 0};

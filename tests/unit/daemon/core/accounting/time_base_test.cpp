@@ -711,8 +711,8 @@ void feed(SourceSeries& series, const Poll& poll) {
 
 } // namespace
 
-TEST_CASE("property: tick energies, qualities and flags match the instant-by-instant model; "
-          "counter shares sum to the used counter deltas; energies are never negative",
+TEST_CASE("property: tick energies, qualities and flags match the instant-by-instant model, "
+          "counter shares sum to the used counter deltas, energies are never negative",
           "[time_base][property]") {
     for (std::uint64_t seed = 1; seed <= 1'000; ++seed) {
         INFO("seed " << seed);

@@ -109,7 +109,7 @@ TEST_CASE("bus worker reads every planned request with the device's own unit id"
     }
 }
 
-TEST_CASE("an exception reply quarantines only that request; the rest keep being read", "[bus]") {
+TEST_CASE("an exception reply quarantines only that request, the rest keep being read", "[bus]") {
     ModbusTestServer server;
     server.set_exception(1, 100, 2);
     Results results;

@@ -414,28 +414,40 @@ TEST_CASE("a part that misses its deadline becomes a correction record, the tick
           "[fleet][e2e]") {
     Fleet fleet("greenrack-fleet-late");
     MqttRecorder recorder(fleet.broker().uri(), "fleet/v1/it/#");
-    // hall-b sends every part 4 s after its tick ends; the aggregator waits only 2 s.
-    fleet.start("hall-a", "fleet/v1", shard_a);
+    // hall-b sends every part 4 s after its tick ends; the aggregator computes a tick 2 s after
+    // its end and does not wait; hall-a sends its parts after 1 s, in time.
+    fleet.start("hall-a", "fleet/v1", shard_a + "[accounting]\npublish_delay = \"1s\"\n");
     fleet.start("hall-b", "fleet/v1", shard_b + "[accounting]\npublish_delay = \"4s\"\n");
     fleet.start("agg-1", "fleet/v1", aggregator("agg-1") + "deadline = \"0s\"\n");
     const std::string corrections = "fleet/v1/it/site/correction";
+    // The corrections of hall-b's parts for ticks whose hall-a part was in (the first ticks may
+    // lack it: a shard skips the tick in progress when it starts).
+    auto complete_corrections = [&] {
+        std::vector<json> out;
+        for (const auto& text : recorder.messages(corrections)) {
+            json correction = json::parse(text);
+            if (correction.at("shard") == "hall-b" &&
+                correction.at("after").at("valid").get<bool>()) {
+                out.push_back(std::move(correction));
+            }
+        }
+        return out;
+    };
     REQUIRE(wait_until(
         [&] {
             recorder.wait_for(corrections, 200ms);
-            return recorder.messages(corrections).size() >= 3;
+            return complete_corrections().size() >= 3;
         },
-        60s));
+        90s));
     const auto published = by_tick(recorder, "fleet/v1/it/site/state");
     int checked = 0;
-    for (const auto& text : recorder.messages(corrections)) {
-        const json correction = json::parse(text);
+    for (const json& correction : complete_corrections()) {
         INFO(correction.dump());
-        CHECK(correction.at("shard") == "hall-b");
         const auto tick = correction.at("tick_start").get<std::int64_t>();
         // Computed without the grid and facility meters: no green figures; with them: some.
         CHECK(correction.at("before").at("quality") == "missing");
         CHECK_FALSE(correction.at("before").at("valid").get<bool>());
-        CHECK(correction.at("after").at("valid").get<bool>());
+        CHECK(correction.at("after").at("quality") == "ok");
         CHECK(correction.at("after").at("load_wh").get<double>() > 0.0);
         CHECK(correction.at("after").at("coverage").get<double>() > 0.0);
         // The racks are hall-a's: their figures come with the site's validity.
